@@ -1,0 +1,80 @@
+/**
+ * Every Kinesis Data Streams service limit and every default of this package, in one
+ * place. Code paths import from here; nothing else hard-codes a number.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Service limits (https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html). */
+export const LIMITS = {
+  /** Entries in one PutRecords request. */
+  putRecordsMaxEntries: 500,
+  /** Bytes in one PutRecords request (data + partition keys). */
+  putRecordsMaxBytes: 10 * MiB,
+  /** Default largest record (data + partition key); a stream can raise it. */
+  recordMaxBytesDefault: 1 * MiB,
+  /** Largest record a stream can be configured for. */
+  recordMaxBytesCeiling: 10 * MiB,
+  /** Partition key length, in Unicode code points. */
+  partitionKeyMinChars: 1,
+  partitionKeyMaxChars: 256,
+  /** Explicit hash keys are decimal integers in [0, 2^128 - 1]. */
+  explicitHashKeyMax: (1n << 128n) - 1n,
+  /** Per shard write limits. */
+  shardWriteBytesPerSecond: 1 * MiB,
+  shardWriteRecordsPerSecond: 1000,
+  /** Per shard read limits. */
+  shardReadBytesPerSecond: 2 * MiB,
+  shardGetRecordsCallsPerSecond: 5,
+  /** GetRecords returns at most this many records or bytes. */
+  getRecordsMaxRecords: 10000,
+  getRecordsMaxBytes: 10 * MiB,
+  /** A shard iterator expires this long after it was issued. */
+  shardIteratorTtlMs: 5 * 60 * 1000,
+  /** An enhanced fan-out subscription lasts this long. */
+  efoSubscriptionTtlMs: 5 * 60 * 1000,
+  /** KPL aggregated record magic bytes. */
+  kplMagic: Uint8Array.of(0xf3, 0x89, 0x9a, 0xc2),
+  /** KPL aggregated record MD5 trailer length. */
+  kplChecksumBytes: 16,
+} as const;
+
+/** Defaults of createKinesisWritable, chosen by `npm run bench` (see README "Performance"). */
+export const WRITABLE_DEFAULTS = {
+  maxBatchRecords: LIMITS.putRecordsMaxEntries,
+  /** The older 5 MiB request limit, still the safe budget for every region. */
+  maxBatchBytes: 5 * MiB,
+  maxRecordBytes: LIMITS.recordMaxBytesDefault,
+  /** How long a partial batch waits for more records before it is sent. */
+  lingerMs: 50,
+  /** Concurrent PutRecords requests per target stream. */
+  maxInFlight: 8,
+  /** Records accepted but not yet acknowledged before write() applies backpressure. */
+  maxBufferedRecords: 10000,
+  preserveOrder: false,
+  failOnError: true,
+} as const;
+
+/** Retry defaults (full-jitter exponential backoff, per record or request). */
+export const RETRY_DEFAULTS = {
+  maxAttempts: 10,
+  baseDelayMs: 100,
+  maxDelayMs: 5000,
+} as const;
+
+/** Defaults of createKinesisReadable. */
+export const READABLE_DEFAULTS = {
+  maxRecordsPerCall: LIMITS.getRecordsMaxRecords,
+  pollIntervalMs: 250,
+  /** Lowest pollIntervalMs: 5 GetRecords/s per shard. */
+  minPollIntervalMs: 1000 / LIMITS.shardGetRecordsCallsPerSecond,
+  shardDiscoveryIntervalMs: 10000,
+  highWaterMark: 1000,
+} as const;
+
+/** Per-request timeout for clients this package creates. */
+export const CLIENT_DEFAULTS = {
+  requestTimeoutMs: 30000,
+  connectionTimeoutMs: 5000,
+} as const;

@@ -1,0 +1,521 @@
+/**
+ * createKinesisWritable: an object-mode Writable that batches items into PutRecords
+ * requests, retries exactly the entries that failed, and finishes only when every
+ * record is acknowledged. Per target stream it keeps a lane: a queue of pending records,
+ * the requests in flight, a linger timer and a backoff timer.
+ */
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { Writable } from 'node:stream';
+import { resolveClient, type ClientOptions } from '../client.js';
+import {
+  AbortError,
+  KinesisStreamsError,
+  PutRecordsError,
+  ValidationError,
+  describeError,
+  type FailedRecord,
+} from '../errors.js';
+import { LIMITS, WRITABLE_DEFAULTS } from '../limits.js';
+import { logger } from '../log.js';
+import { booleanOption, nonEmptyString, nonNegativeNumber, optionalFunction, positiveInteger } from '../options.js';
+import { RetryPolicy, errorCode, isRetriableEntryCode, type RetryEvent, type RetryOptions } from '../retry.js';
+import { RecordQueue, type BatchLimits } from './batcher.js';
+import { validatePartitionKey } from './partition-key.js';
+import { classifyRequestError, putRecords, type PutOutcome } from './put-records.js';
+import { encodeJson, toPendingRecord, type PendingRecord, type RecordData, type RecordRules } from './record.js';
+
+const log = logger('writable');
+
+/** Options of createKinesisWritable. */
+export interface KinesisWritableOptions<T = unknown> extends ClientOptions {
+  /** Default target stream. */
+  streamName?: string;
+  /** Target stream per item; `undefined` falls back to `streamName`, then the envelope's. */
+  streamNameFor?: (item: T) => string | undefined;
+  /** Partition key for every item, or per item. Default: the envelope's key, else random. */
+  partitionKey?: string | ((item: T) => string);
+  /** Explicit hash key per item (decimal in [0, 2^128)); `undefined` means none. */
+  explicitHashKey?: (item: T) => string | undefined;
+  /** Turns a non-envelope item into record data. Default: JSON. */
+  encode?: (item: T) => RecordData;
+  /** Entries per PutRecords request, 1–500. Default 500. */
+  maxBatchRecords?: number;
+  /** Bytes per request (data + partition keys), up to 10 MiB. Default 5 MiB. */
+  maxBatchBytes?: number;
+  /** Largest record (data + partition key). Default 1 MiB; up to 10 MiB for streams configured so. */
+  maxRecordBytes?: number;
+  /** How long a partial batch waits for more records, in ms. Default 50. */
+  lingerMs?: number;
+  /** Concurrent PutRecords requests per target stream. Default 8. */
+  maxInFlight?: number;
+  /** Strict per-partition-key order: at most one record per key in flight. Default false. */
+  preserveOrder?: boolean;
+  /** Records accepted and not yet acknowledged before write() applies backpressure. Default 10000. */
+  maxBufferedRecords?: number;
+  /** Retries of failed entries and failed requests. */
+  retry?: RetryOptions;
+  /** Error the stream when a record runs out of retries (true), or emit `failedRecords` and go on. Default true. */
+  failOnError?: boolean;
+  /** KPL aggregation. Not available yet: only `false` is accepted. */
+  aggregation?: false;
+  /** Aborting destroys the stream with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Counters of a KinesisWritable. */
+export interface WritableStats {
+  /** Records stored by Kinesis. */
+  recordsWritten: number;
+  /** Bytes (data + partition keys) stored by Kinesis. */
+  bytesWritten: number;
+  /** PutRecords requests sent. */
+  requests: number;
+  /** Records sent again after a failure. */
+  retries: number;
+  /** Records given up on (reported through `failedRecords` or the error). */
+  failed: number;
+  /** PutRecords requests in flight. */
+  inFlight: number;
+  /** Records accepted and not yet acknowledged. */
+  buffered: number;
+}
+
+interface Lane<T> {
+  readonly streamName: string;
+  readonly queue: RecordQueue<PendingRecord<T>>;
+  /** Keys with a record in flight (preserveOrder only). */
+  readonly inFlightKeys: Set<string> | undefined;
+  inFlight: number;
+  lingerTimer: NodeJS.Timeout | undefined;
+  /** The oldest queued record has waited lingerMs: partial batches may go. */
+  lingerExpired: boolean;
+  backoffTimer: NodeJS.Timeout | undefined;
+  backoffUntil: number;
+}
+
+interface AckWaiter {
+  /** Resolve when every record with an id up to this one is acknowledged. */
+  target: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+type WriteCallback = (error?: Error | null) => void;
+
+/**
+ * An object-mode Writable into Kinesis Data Streams. Create it with createKinesisWritable.
+ *
+ * Events beyond Writable's: `retry` ({@link RetryEvent}) and `failedRecords`
+ * ({@link FailedRecord}[]; with `failOnError: false`).
+ */
+export class KinesisWritable<T = unknown> extends Writable {
+  private readonly client: KinesisClient;
+  private readonly ownsClient: boolean;
+  private readonly rules: RecordRules<T>;
+  private readonly limits: BatchLimits;
+  private readonly lingerMs: number;
+  private readonly maxInFlight: number;
+  private readonly preserveOrder: boolean;
+  private readonly maxBufferedRecords: number;
+  private readonly failOnError: boolean;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly lanes = new Map<string, Lane<T>>();
+  private readonly inFlightBatches = new Set<PendingRecord<T>[]>();
+  /** Ids of records accepted and not yet acknowledged. */
+  private readonly outstanding = new Set<number>();
+  private readonly abortController = new AbortController();
+  private nextId = 0;
+  /** Every id below this one is acknowledged. */
+  private lowWater = 0;
+  private waiters: AckWaiter[] = [];
+  private heldCallback: WriteCallback | undefined;
+  private inFlightRequests = 0;
+  private readonly counters = { recordsWritten: 0, bytesWritten: 0, requests: 0, retries: 0, failed: 0 };
+
+  constructor(options: KinesisWritableOptions<T>) {
+    const resolved = resolveOptions(options);
+    super({ objectMode: true, signal: options.signal });
+    const { client, owned } = resolveClient(options);
+    this.client = client;
+    this.ownsClient = owned;
+    this.rules = resolved.rules;
+    this.limits = { maxRecords: resolved.maxBatchRecords, maxBytes: resolved.maxBatchBytes };
+    this.lingerMs = resolved.lingerMs;
+    this.maxInFlight = resolved.maxInFlight;
+    this.preserveOrder = resolved.preserveOrder;
+    this.maxBufferedRecords = resolved.maxBufferedRecords;
+    this.failOnError = resolved.failOnError;
+    this.retryPolicy = resolved.retryPolicy;
+  }
+
+  /**
+   * Resolves when every record written before this call is acknowledged by Kinesis
+   * (stored, or reported through `failedRecords` with `failOnError: false`). Rejects if
+   * the stream errors or is destroyed first.
+   */
+  flush(): Promise<void> {
+    if (this.destroyed) return Promise.reject(this.stopReason());
+    // Items still in Writable's own buffer were written before this call too.
+    const notYetAccepted = this.writableLength - (this.heldCallback !== undefined ? 1 : 0);
+    return this.whenAcknowledged(this.nextId - 1 + Math.max(0, notYetAccepted));
+  }
+
+  /** Counters for monitoring. */
+  stats(): WritableStats {
+    return { ...this.counters, inFlight: this.inFlightRequests, buffered: this.outstanding.size };
+  }
+
+  override _write(item: T, _encoding: BufferEncoding, callback: WriteCallback): void {
+    let record: PendingRecord<T>;
+    try {
+      record = toPendingRecord(item, this.nextId, this.rules);
+    } catch (error) {
+      // Deliver everything accepted before the bad item, then fail with its error.
+      this.whenAcknowledged(this.nextId - 1).then(
+        () => callback(error as Error),
+        (stopError: Error) => callback(stopError),
+      );
+      return;
+    }
+    this.nextId++;
+    this.outstanding.add(record.id);
+    const lane = this.laneFor(record.streamName);
+    lane.queue.push(record);
+    this.pump(lane);
+    if (this.outstanding.size < this.maxBufferedRecords) callback();
+    else this.heldCallback = callback;
+  }
+
+  override _final(callback: WriteCallback): void {
+    this.whenAcknowledged(this.nextId - 1).then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.abortController.abort();
+    for (const lane of this.lanes.values()) {
+      clearTimeout(lane.lingerTimer);
+      clearTimeout(lane.backoffTimer);
+      lane.lingerTimer = undefined;
+      lane.backoffTimer = undefined;
+    }
+    const reason = error ?? new AbortError('the writer was destroyed');
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.reject(reason);
+    const held = this.heldCallback;
+    this.heldCallback = undefined;
+    held?.(reason);
+    if (this.ownsClient) this.client.destroy();
+    log('destroyed (%s), %d record(s) unacknowledged', error ? describeError(error) : 'no error', this.outstanding.size);
+    callback(error);
+  }
+
+  private stopReason(): Error {
+    return this.errored ?? new AbortError('the writer was destroyed');
+  }
+
+  private laneFor(streamName: string): Lane<T> {
+    let lane = this.lanes.get(streamName);
+    if (lane === undefined) {
+      lane = {
+        streamName,
+        queue: new RecordQueue(),
+        inFlightKeys: this.preserveOrder ? new Set() : undefined,
+        inFlight: 0,
+        lingerTimer: undefined,
+        lingerExpired: false,
+        backoffTimer: undefined,
+        backoffUntil: 0,
+      };
+      this.lanes.set(streamName, lane);
+    }
+    return lane;
+  }
+
+  /** Sends what may go now: full batches always, partial ones once lingered or flushing. */
+  private pump(lane: Lane<T>): void {
+    if (this.destroyed || lane.backoffTimer !== undefined) return;
+    const urgent = this.waiters.length > 0;
+    while (lane.inFlight < this.maxInFlight && lane.queue.length > 0) {
+      if (!urgent && !lane.lingerExpired && !lane.queue.hasFullBatch(this.limits)) break;
+      const batch = lane.queue.take(this.limits, lane.inFlightKeys);
+      if (batch.length === 0) break; // every queued key already has a record in flight
+      this.send(lane, batch);
+    }
+    if (lane.queue.length === 0) {
+      lane.lingerExpired = false;
+      clearTimeout(lane.lingerTimer);
+      lane.lingerTimer = undefined;
+    } else if (lane.lingerTimer === undefined && !lane.lingerExpired) {
+      lane.lingerTimer = setTimeout(() => {
+        lane.lingerTimer = undefined;
+        lane.lingerExpired = true;
+        this.pump(lane);
+      }, this.lingerMs);
+    }
+  }
+
+  private send(lane: Lane<T>, batch: PendingRecord<T>[]): void {
+    lane.inFlight++;
+    this.inFlightRequests++;
+    this.counters.requests++;
+    this.inFlightBatches.add(batch);
+    for (const record of batch) {
+      record.attempts++;
+      lane.inFlightKeys?.add(record.partitionKey);
+    }
+    putRecords(this.client, lane.streamName, batch, this.abortController.signal)
+      .then(
+        (outcome) => this.onOutcome(lane, batch, outcome),
+        (error: unknown) => this.onRequestError(lane, batch, error),
+      )
+      // A bug in the handlers above must surface as a stream error, not an unhandled rejection.
+      .catch((error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /** Bookkeeping common to every answer; false when the stream is gone and the answer is moot. */
+  private settle(lane: Lane<T>, batch: PendingRecord<T>[]): boolean {
+    if (this.destroyed) return false;
+    lane.inFlight--;
+    this.inFlightRequests--;
+    this.inFlightBatches.delete(batch);
+    if (lane.inFlightKeys !== undefined) for (const record of batch) lane.inFlightKeys.delete(record.partitionKey);
+    return true;
+  }
+
+  private onOutcome(lane: Lane<T>, batch: PendingRecord<T>[], outcome: PutOutcome<T>): void {
+    if (!this.settle(lane, batch)) return;
+    this.acknowledge(outcome.stored);
+    log('PutRecords %s: %d stored, %d failed', lane.streamName, outcome.stored.length, outcome.failed.length);
+    if (outcome.failed.length > 0) {
+      const first = outcome.failed[0];
+      const error = new PutRecordsError(
+        `${outcome.failed.length} of ${batch.length} record(s) rejected by PutRecords to stream ${JSON.stringify(lane.streamName)} (${first.lastErrorCode}: ${first.lastErrorMessage})`,
+        outcome.failed.map(toFailedRecord),
+        { retriable: true },
+      );
+      if (!this.retryOrGiveUp(lane, outcome.failed, error, (record) => isRetriableEntryCode(record.lastErrorCode ?? ''))) return;
+    }
+    this.afterProgress(lane);
+  }
+
+  private onRequestError(lane: Lane<T>, batch: PendingRecord<T>[], cause: unknown): void {
+    if (!this.settle(lane, batch)) return;
+    const error = classifyRequestError(cause, lane.streamName);
+    log('PutRecords %s failed: %s', lane.streamName, describeError(cause));
+    const code = errorCode(cause);
+    for (const record of batch) {
+      record.lastErrorCode = code;
+      record.lastErrorMessage = cause instanceof Error ? cause.message : String(cause);
+    }
+    if (!error.retriable) {
+      this.fail(error, batch);
+      return;
+    }
+    if (!this.retryOrGiveUp(lane, batch, error, () => true)) return;
+    this.afterProgress(lane);
+  }
+
+  /**
+   * Queues the records that may be retried ahead of newer ones and pauses the lane for
+   * a backoff; gives up on the rest. Returns false when the stream failed.
+   */
+  private retryOrGiveUp(
+    lane: Lane<T>,
+    records: PendingRecord<T>[],
+    error: KinesisStreamsError,
+    retriable: (record: PendingRecord<T>) => boolean,
+  ): boolean {
+    const retry: PendingRecord<T>[] = [];
+    const exhausted: PendingRecord<T>[] = [];
+    let attempt = 0;
+    for (const record of records) {
+      if (retriable(record) && this.retryPolicy.canRetry(record.attempts)) {
+        retry.push(record);
+        attempt = Math.max(attempt, record.attempts);
+      } else {
+        exhausted.push(record);
+      }
+    }
+    lane.queue.unshift(retry);
+    if (exhausted.length > 0) {
+      const failedRecords = exhausted.map(toFailedRecord);
+      if (this.failOnError) {
+        this.fail(
+          new PutRecordsError(
+            `${exhausted.length} record(s) not stored in stream ${JSON.stringify(lane.streamName)} after ${this.retryPolicy.maxAttempts} attempt(s): ${failedRecords[0].errorCode}: ${failedRecords[0].errorMessage}`,
+            failedRecords,
+            { cause: error },
+          ),
+          exhausted,
+        );
+        return false;
+      }
+      this.counters.failed += exhausted.length;
+      for (const record of exhausted) this.outstanding.delete(record.id);
+      this.emit('failedRecords', failedRecords);
+    }
+    if (retry.length > 0) {
+      const delayMs = this.retryPolicy.delayFor(attempt);
+      this.counters.retries += retry.length;
+      this.emit('retry', { operation: 'PutRecords', attempt, delayMs, error } satisfies RetryEvent);
+      this.backOff(lane, delayMs);
+    }
+    return true;
+  }
+
+  private backOff(lane: Lane<T>, delayMs: number): void {
+    const until = Date.now() + delayMs;
+    if (lane.backoffTimer !== undefined && until <= lane.backoffUntil) return;
+    clearTimeout(lane.backoffTimer);
+    lane.backoffUntil = until;
+    lane.backoffTimer = setTimeout(() => {
+      lane.backoffTimer = undefined;
+      // Retried records have waited long enough: send them even as a partial batch.
+      lane.lingerExpired = true;
+      this.pump(lane);
+    }, delayMs);
+  }
+
+  private acknowledge(records: readonly PendingRecord<T>[]): void {
+    let bytes = 0;
+    for (const record of records) {
+      this.outstanding.delete(record.id);
+      bytes += record.size;
+    }
+    this.counters.recordsWritten += records.length;
+    this.counters.bytesWritten += bytes;
+  }
+
+  /** After acknowledgements: send more, wake flush() waiters, release a held write. */
+  private afterProgress(lane: Lane<T>): void {
+    this.pump(lane);
+    this.resolveWaiters();
+    if (this.heldCallback !== undefined && this.outstanding.size < this.maxBufferedRecords) {
+      const callback = this.heldCallback;
+      this.heldCallback = undefined;
+      callback();
+    }
+  }
+
+  private whenAcknowledged(target: number): Promise<void> {
+    this.advanceLowWater();
+    if (target < this.lowWater) return Promise.resolve();
+    if (this.destroyed) return Promise.reject(this.stopReason());
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ target, resolve, reject });
+      // Someone is waiting: partial batches go now instead of lingering.
+      for (const lane of this.lanes.values()) this.pump(lane);
+    });
+  }
+
+  private advanceLowWater(): void {
+    while (this.lowWater < this.nextId && !this.outstanding.has(this.lowWater)) this.lowWater++;
+  }
+
+  private resolveWaiters(): void {
+    if (this.waiters.length === 0) return;
+    this.advanceLowWater();
+    let done = 0;
+    while (done < this.waiters.length && this.waiters[done].target < this.lowWater) done++;
+    if (done === 0) return;
+    const resolved = this.waiters.splice(0, done);
+    for (const waiter of resolved) waiter.resolve();
+  }
+
+  /** Stops the stream with `error`, listing every record not stored (`first` ahead of the rest). */
+  private fail(error: KinesisStreamsError, first: PendingRecord<T>[]): void {
+    if (this.destroyed) return;
+    const failedRecords: FailedRecord[] = first.map(toFailedRecord);
+    for (const batch of this.inFlightBatches) {
+      for (const record of batch) {
+        failedRecords.push({
+          item: record.item,
+          errorCode: 'ERR_KINESIS_IN_FLIGHT',
+          errorMessage: 'in flight when the writer stopped: it may or may not have been stored',
+        });
+      }
+    }
+    for (const lane of this.lanes.values()) {
+      for (const record of lane.queue.drain()) {
+        failedRecords.push(
+          record.lastErrorCode !== undefined
+            ? toFailedRecord(record)
+            : { item: record.item, errorCode: 'ERR_KINESIS_NOT_SENT', errorMessage: 'not sent: the writer stopped first' },
+        );
+      }
+    }
+    error.failedRecords = failedRecords;
+    this.counters.failed += failedRecords.length;
+    log('failing with %s: %d record(s) not stored', error.code, failedRecords.length);
+    this.destroy(error);
+  }
+}
+
+function toFailedRecord<T>(record: PendingRecord<T>): FailedRecord<T> {
+  return {
+    item: record.item,
+    errorCode: record.lastErrorCode ?? 'ERR_KINESIS_NOT_SENT',
+    errorMessage: record.lastErrorMessage ?? 'not sent',
+  };
+}
+
+interface ResolvedOptions<T> {
+  rules: RecordRules<T>;
+  maxBatchRecords: number;
+  maxBatchBytes: number;
+  lingerMs: number;
+  maxInFlight: number;
+  preserveOrder: boolean;
+  maxBufferedRecords: number;
+  failOnError: boolean;
+  retryPolicy: RetryPolicy;
+}
+
+function resolveOptions<T>(options: KinesisWritableOptions<T>): ResolvedOptions<T> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError('options', 'createKinesisWritable needs an options object');
+  }
+  const d = WRITABLE_DEFAULTS;
+  const maxBatchBytes = positiveInteger(options.maxBatchBytes ?? d.maxBatchBytes, 'maxBatchBytes', LIMITS.putRecordsMaxBytes);
+  const maxRecordBytes = positiveInteger(options.maxRecordBytes ?? d.maxRecordBytes, 'maxRecordBytes', LIMITS.recordMaxBytesCeiling);
+  if (maxRecordBytes > maxBatchBytes) {
+    throw new ValidationError('maxRecordBytes', `${maxRecordBytes} is larger than maxBatchBytes ${maxBatchBytes}`);
+  }
+  if (options.aggregation !== undefined && options.aggregation !== false) {
+    throw new ValidationError('aggregation', 'KPL aggregation is not available in this version; use false');
+  }
+  const partitionKey = options.partitionKey;
+  if (partitionKey !== undefined && typeof partitionKey !== 'function') validatePartitionKey(partitionKey, 'partitionKey');
+  const streamNameFor = optionalFunction<(item: T) => string | undefined>(options.streamNameFor, 'streamNameFor');
+  return {
+    rules: {
+      streamName: options.streamName === undefined ? undefined : nonEmptyString(options.streamName, 'streamName'),
+      streamNameFor,
+      partitionKey,
+      explicitHashKey: optionalFunction(options.explicitHashKey, 'explicitHashKey'),
+      encode: optionalFunction<(item: T) => RecordData>(options.encode, 'encode') ?? encodeJson,
+      maxRecordBytes,
+    },
+    maxBatchRecords: positiveInteger(options.maxBatchRecords ?? d.maxBatchRecords, 'maxBatchRecords', LIMITS.putRecordsMaxEntries),
+    maxBatchBytes,
+    lingerMs: nonNegativeNumber(options.lingerMs ?? d.lingerMs, 'lingerMs'),
+    maxInFlight: positiveInteger(options.maxInFlight ?? d.maxInFlight, 'maxInFlight'),
+    preserveOrder: booleanOption(options.preserveOrder ?? d.preserveOrder, 'preserveOrder'),
+    maxBufferedRecords: positiveInteger(options.maxBufferedRecords ?? d.maxBufferedRecords, 'maxBufferedRecords'),
+    failOnError: booleanOption(options.failOnError ?? d.failOnError, 'failOnError'),
+    retryPolicy: new RetryPolicy(options.retry),
+  };
+}
+
+/**
+ * Creates an object-mode Writable that writes every item into Kinesis Data Streams.
+ *
+ * @example
+ * ```ts
+ * await pipeline(Readable.from(rows), createKinesisWritable({ streamName: 'events', partitionKey: (row) => row.userId }));
+ * ```
+ */
+export function createKinesisWritable<T = unknown>(options: KinesisWritableOptions<T>): KinesisWritable<T> {
+  return new KinesisWritable<T>(options);
+}

@@ -1,0 +1,49 @@
+/**
+ * One PutRecords call and what its answer means for each record: stored, worth
+ * retrying, or failed for good. Whole-request errors are classified here too.
+ */
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
+import { errorCode, isRetriableError } from '../retry.js';
+import type { PendingRecord } from './record.js';
+
+/** The outcome of one PutRecords call for its records. */
+export interface PutOutcome<T> {
+  /** Records the service stored. */
+  stored: PendingRecord<T>[];
+  /** Records the service rejected, with `lastErrorCode` / `lastErrorMessage` set. */
+  failed: PendingRecord<T>[];
+}
+
+/** Sends `records` to `streamName` in one PutRecords request. Throws what the SDK throws. */
+export async function putRecords<T>(
+  client: KinesisClient,
+  streamName: string,
+  records: readonly PendingRecord<T>[],
+  abortSignal: AbortSignal,
+): Promise<PutOutcome<T>> {
+  const command = new PutRecordsCommand({ StreamName: streamName, Records: records.map((r) => r.entry) });
+  const output = await client.send(command, { abortSignal });
+  if (!output.FailedRecordCount) return { stored: records as PendingRecord<T>[], failed: [] };
+  const stored: PendingRecord<T>[] = [];
+  const failed: PendingRecord<T>[] = [];
+  const results = output.Records ?? [];
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    const result = results[i];
+    if (result !== undefined && result.ErrorCode === undefined && result.SequenceNumber !== undefined) {
+      stored.push(record);
+    } else {
+      record.lastErrorCode = result?.ErrorCode ?? 'MissingResult';
+      record.lastErrorMessage = result?.ErrorMessage ?? 'no result for this entry in the PutRecords response';
+      failed.push(record);
+    }
+  }
+  return { stored, failed };
+}
+
+/** An error for a whole failed PutRecords request, typed and marked retriable or not. */
+export function classifyRequestError(error: unknown, streamName: string): KinesisStreamsError {
+  if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
+  return new KinesisRequestError(`PutRecords to stream ${JSON.stringify(streamName)}`, error, isRetriableError(error));
+}
