@@ -66,7 +66,8 @@ export function toPendingRecord<T>(item: T, id: number, rules: RecordRules<T>): 
     throw new ValidationError('item', `cannot write ${describeValue(item)} to a Kinesis stream`);
   }
   const envelope = isEnvelope(item) ? item : undefined;
-  const data = toBytes(envelope !== undefined ? envelope.data : encodeItem(item, rules.encode));
+  const raw = typeof item === 'string' || item instanceof Uint8Array ? item : envelope?.data;
+  const data = toBytes(raw ?? encodeItem(item, rules.encode));
   const streamName = resolveStreamName(item, envelope, rules);
   const partitionKey = resolvePartitionKey(item, envelope, rules);
   const size = data.byteLength + Buffer.byteLength(partitionKey, 'utf8');
