@@ -87,6 +87,24 @@ export class LeaseLostError extends KinesisStreamsError {
   }
 }
 
+/** A record's data could not be decoded as asked (`decode: 'json'` or a decode function that threw). */
+export class DecodeError extends KinesisStreamsError {
+  readonly streamName: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+
+  constructor(streamName: string, shardId: string, sequenceNumber: string, cause: unknown) {
+    super(
+      `decode: record ${sequenceNumber} of ${streamName}/${shardId} could not be decoded: ${describeError(cause)}`,
+      'ERR_KINESIS_DECODE',
+      { cause },
+    );
+    this.streamName = streamName;
+    this.shardId = shardId;
+    this.sequenceNumber = sequenceNumber;
+  }
+}
+
 /** The operation was aborted by `destroy()` or an AbortSignal. */
 export class AbortError extends KinesisStreamsError {
   constructor(message = 'the operation was aborted', options: KinesisStreamsErrorOptions = {}) {

@@ -5,12 +5,29 @@
 export { createKinesisWritable, KinesisWritable } from './writable/kinesis-writable.js';
 export type { KinesisWritableOptions, WritableStats } from './writable/kinesis-writable.js';
 export type { KinesisEnvelope, RecordData } from './writable/record.js';
+export { createKinesisReadable, KinesisReadable } from './readable/kinesis-readable.js';
+export type {
+  CheckpointEvent,
+  KinesisReadableOptions,
+  ReadableStats,
+  ShardEndEvent,
+  ShardStartEvent,
+  ShardStats,
+} from './readable/kinesis-readable.js';
+export type { KinesisRecord } from './readable/shard-reader.js';
+export type { DecodeMeta, DecodeOption } from './readable/decode.js';
+export type { InitialPosition, StartPosition, ShardPhase } from './readable/shard-tracker.js';
+export { MemoryCheckpointStore } from './checkpoint/memory-store.js';
+export { FileCheckpointStore } from './checkpoint/file-store.js';
+export { SHARD_END } from './checkpoint/store.js';
+export type { Checkpoint, CheckpointStore } from './checkpoint/store.js';
 export { createKinesisClient } from './client.js';
 export type { ClientOptions } from './client.js';
 export type { RetryOptions, RetryEvent } from './retry.js';
 export {
   AbortError,
   CheckpointError,
+  DecodeError,
   KinesisRequestError,
   KinesisStreamsError,
   LeaseLostError,
@@ -19,4 +36,4 @@ export {
   ValidationError,
 } from './errors.js';
 export type { FailedRecord } from './errors.js';
-export { LIMITS, WRITABLE_DEFAULTS, RETRY_DEFAULTS } from './limits.js';
+export { LIMITS, READABLE_DEFAULTS, WRITABLE_DEFAULTS, RETRY_DEFAULTS } from './limits.js';

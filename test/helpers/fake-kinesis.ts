@@ -2,7 +2,15 @@
  * An in-memory stand-in for KinesisClient for unit tests: records every PutRecords
  * call, stores entries, and fails entries or whole requests on demand.
  */
-import type { KinesisClient, PutRecordsCommandInput, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import type {
+  GetRecordsCommandInput,
+  GetShardIteratorCommandInput,
+  KinesisClient,
+  ListShardsCommandInput,
+  PutRecordsCommandInput,
+  PutRecordsResultEntry,
+  Shard,
+} from '@aws-sdk/client-kinesis';
 
 export interface StoredRecord {
   streamName: string;
@@ -46,9 +54,129 @@ export class FakeKinesis {
     return this as unknown as KinesisClient;
   }
 
+  /** Simulated streams for the read API. */
+  readonly streams = new Map<string, FakeShard[]>();
+  /** Every read-API call, in order: [operation, input]. */
+  readonly readCalls: Array<[string, unknown]> = [];
+  /** An error to throw for a read-API call, or undefined to answer it. */
+  failRead: ((operation: string, input: unknown, call: number) => Error | undefined) | undefined;
+  private nextSequence = 10n ** 20n;
+  private iteratorIssue = 0;
+
+  /** Adds (or replaces) a simulated stream with `count` open shards. */
+  addStream(name: string, count: number): FakeShard[] {
+    const shards = Array.from({ length: count }, (_, i) => new FakeShard(`shardId-${String(i).padStart(12, '0')}`));
+    this.streams.set(name, shards);
+    return shards;
+  }
+
+  /** Appends a record to a simulated shard and returns its sequence number. */
+  append(stream: string, shardId: string, data: string, partitionKey = 'pk'): string {
+    const shard = this.shard(stream, shardId);
+    if (shard.closed) throw new Error(`${shardId} is closed`);
+    const sequenceNumber = String(this.nextSequence++);
+    shard.records.push({ SequenceNumber: sequenceNumber, PartitionKey: partitionKey, Data: Buffer.from(data), ApproximateArrivalTimestamp: new Date() });
+    return sequenceNumber;
+  }
+
+  /** Closes `parents` and adds `children` with them as parents (a split or a merge). */
+  reshard(stream: string, parents: string[], children: string[]): void {
+    const shards = this.streams.get(stream) ?? [];
+    for (const id of parents) this.shard(stream, id).closed = true;
+    for (const id of children) {
+      const child = new FakeShard(id);
+      child.parentShardId = parents[0];
+      if (parents[1] !== undefined) child.adjacentParentShardId = parents[1];
+      shards.push(child);
+    }
+  }
+
+  shard(stream: string, shardId: string): FakeShard {
+    const shard = this.streams.get(stream)?.find((s) => s.shardId === shardId);
+    if (shard === undefined) throw serviceError('ResourceNotFoundException');
+    return shard;
+  }
+
+  readCount(operation: string): number {
+    return this.readCalls.filter(([op]) => op === operation).length;
+  }
+
+  private read(operation: string, input: unknown): unknown {
+    const call = this.readCalls.length;
+    this.readCalls.push([operation, input]);
+    const error = this.failRead?.(operation, input, call);
+    if (error !== undefined) throw error;
+    switch (operation) {
+      case 'ListShardsCommand': {
+        const { StreamName } = input as ListShardsCommandInput;
+        const shards = this.streams.get(StreamName ?? '');
+        if (shards === undefined) throw serviceError('ResourceNotFoundException');
+        return {
+          Shards: shards.map((s): Shard => {
+            const shard: Shard = {
+              ShardId: s.shardId,
+              HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+              SequenceNumberRange: { StartingSequenceNumber: '0', EndingSequenceNumber: s.closed ? '9' : undefined },
+            };
+            if (s.parentShardId !== undefined) shard.ParentShardId = s.parentShardId;
+            if (s.adjacentParentShardId !== undefined) shard.AdjacentParentShardId = s.adjacentParentShardId;
+            return shard;
+          }),
+        };
+      }
+      case 'GetShardIteratorCommand': {
+        const i = input as GetShardIteratorCommandInput;
+        const shard = this.shard(i.StreamName ?? '', i.ShardId ?? '');
+        let index = 0;
+        if (i.ShardIteratorType === 'LATEST') index = shard.records.length;
+        if (i.ShardIteratorType === 'AT_TIMESTAMP') {
+          const at = (i.Timestamp as Date).getTime();
+          index = shard.records.findIndex((r) => (r.ApproximateArrivalTimestamp as Date).getTime() >= at);
+          if (index < 0) index = shard.records.length;
+        }
+        if (i.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') {
+          index = shard.records.findIndex((r) => BigInt(r.SequenceNumber ?? '0') > BigInt(i.StartingSequenceNumber ?? '0'));
+          if (index < 0) index = shard.records.length;
+        }
+        return { ShardIterator: this.iterator(i.StreamName ?? '', shard.shardId, index) };
+      }
+      case 'GetRecordsCommand': {
+        const i = input as GetRecordsCommandInput;
+        const [stream, shardId, indexText, issue] = (i.ShardIterator ?? '').split('|');
+        if (Number(issue) < this.expiredBefore) throw serviceError('ExpiredIteratorException');
+        const shard = this.shard(stream, shardId);
+        const index = Number(indexText);
+        const records = shard.records.slice(index, index + (i.Limit ?? 10000));
+        const next = index + records.length;
+        const atEnd = next === shard.records.length;
+        return {
+          Records: records,
+          NextShardIterator: atEnd && shard.closed ? undefined : this.iterator(stream, shardId, next),
+          MillisBehindLatest: atEnd ? 0 : 1000,
+        };
+      }
+      default:
+        throw new Error(`FakeKinesis does not implement ${operation}`);
+    }
+  }
+
+  /** Iterators issued before this call count as expired. */
+  expireIterators(): void {
+    this.expiredBefore = this.iteratorIssue;
+  }
+
+  private expiredBefore = 0;
+
+  private iterator(stream: string, shardId: string, index: number): string {
+    return `${stream}|${shardId}|${index}|${this.iteratorIssue++}`;
+  }
+
   async send(command: CommandLike, options: SendOptions = {}): Promise<unknown> {
     const name = command.constructor.name;
-    if (name !== 'PutRecordsCommand') throw new Error(`FakeKinesis does not implement ${name}`);
+    if (name !== 'PutRecordsCommand') {
+      options.abortSignal?.throwIfAborted();
+      return this.read(name, command.input);
+    }
     const input = command.input as PutRecordsCommandInput;
     const call = this.putCalls.length;
     this.putCalls.push(input);
@@ -88,4 +216,14 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** A simulated shard. */
+export class FakeShard {
+  readonly records: Array<{ SequenceNumber: string; PartitionKey: string; Data: Uint8Array; ApproximateArrivalTimestamp: Date }> = [];
+  closed = false;
+  parentShardId: string | undefined;
+  adjacentParentShardId: string | undefined;
+
+  constructor(readonly shardId: string) {}
 }

@@ -1,0 +1,623 @@
+/**
+ * createKinesisReadable: every shard of one or more streams as one object-mode Readable.
+ * Shard readers fetch one batch each and hand it here; this class pushes records
+ * round-robin across shards while the consumer wants more (push() true), and the
+ * readers fetch again only once their batch is pushed and the consumer is not
+ * applying backpressure. It also discovers shards, gates children on parents and keeps
+ * the checkpoint bookkeeping (what was pushed, what the consumer has read out).
+ */
+import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
+import { Readable } from 'node:stream';
+import { MemoryCheckpointStore } from '../checkpoint/memory-store.js';
+import { SHARD_END, compareCheckpoints, compareSequenceNumbers, type Checkpoint, type CheckpointStore } from '../checkpoint/store.js';
+import { resolveClient, type ClientOptions } from '../client.js';
+import { AbortError, CheckpointError, KinesisStreamsError, ValidationError, describeError } from '../errors.js';
+import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
+import { logger } from '../log.js';
+import { describeValue, nonEmptyString, positiveInteger } from '../options.js';
+import { RetryPolicy, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
+import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
+import { ShardReader, classifyReadError, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
+import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
+
+const log = logger('readable');
+
+/** Options of createKinesisReadable. */
+export interface KinesisReadableOptions<T = Buffer> extends ClientOptions {
+  /** The stream, or several streams merged into one Readable. */
+  streamName: string | string[];
+  /** Where shards without a checkpoint start. Default 'LATEST' (pinned to the reader's start). */
+  initialPosition?: InitialPosition;
+  /** Where positions are kept. Default: in memory. */
+  checkpointStore?: CheckpointStore;
+  /** Namespaces checkpoints: several applications can share one store. */
+  applicationName?: string;
+  /** GetRecords Limit, 1–10000. Default 10000. */
+  maxRecordsPerCall?: number;
+  /** Wait after a caught-up read, in ms (≥ 200: 5 GetRecords/s per shard). Default 250. */
+  pollIntervalMs?: number;
+  /** How often to look for new shards (resharding), in ms. Default 10000. */
+  shardDiscoveryIntervalMs?: number;
+  /** Records buffered in the Readable. Default 1000. */
+  highWaterMark?: number;
+  /** How to decode record data. Default 'buffer'. */
+  decode?: DecodeOption<T>;
+  /** Retries of failed requests (consecutive failures per shard). */
+  retry?: RetryOptions;
+  /** Aborting destroys the stream with an AbortError. */
+  signal?: AbortSignal;
+  /** Only 'polling' in this version. */
+  mode?: 'polling';
+}
+
+/** Per-shard state in stats(). */
+export interface ShardStats {
+  streamName: string;
+  shardId: string;
+  state: ShardPhase;
+  millisBehindLatest: number | undefined;
+  lastSequenceNumber: string | undefined;
+  checkpoint: Checkpoint | undefined;
+}
+
+/** Counters of a KinesisReadable. */
+export interface ReadableStats {
+  /** Records pushed to the consumer. */
+  recordsRead: number;
+  /** Bytes of record data pushed to the consumer. */
+  bytesRead: number;
+  shards: ShardStats[];
+}
+
+/** Payload of `shardStart`. */
+export interface ShardStartEvent {
+  streamName: string;
+  shardId: string;
+  position: StartPosition;
+}
+
+/** Payload of `shardEnd`. */
+export interface ShardEndEvent {
+  streamName: string;
+  shardId: string;
+}
+
+/** Payload of `checkpoint`. */
+export interface CheckpointEvent {
+  streamName: string;
+  shardId: string;
+  checkpoint: Checkpoint;
+}
+
+interface ShardState<T> {
+  readonly streamName: string;
+  readonly shardId: string;
+  phase: ShardPhase;
+  /** The batch being pushed, and how far. */
+  batch: KinesisRecord<T>[];
+  batchBytes: number;
+  position: number;
+  batchPushed: (() => void) | undefined;
+  batchAborted: ((error: Error) => void) | undefined;
+  lastPushed: string | undefined;
+  lastConsumed: string | undefined;
+  ended: boolean;
+  millisBehindLatest: number | undefined;
+  /** Durable checkpoint. */
+  checkpoint: Checkpoint | undefined;
+  /** Highest checkpoint asked for (durable or being written). */
+  target: Checkpoint | undefined;
+  writes: Promise<void>;
+}
+
+interface StreamState {
+  readonly streamName: string;
+  readonly tracker: ShardTracker;
+  listed: boolean;
+  discovering: Promise<void> | undefined;
+  discoverAgain: boolean;
+}
+
+/**
+ * An object-mode Readable of {@link KinesisRecord}s from every shard of the stream(s).
+ * Create it with createKinesisReadable.
+ *
+ * Events beyond Readable's: `shardStart`, `shardEnd`, `checkpoint`, `retry`.
+ */
+export class KinesisReadable<T = Buffer> extends Readable {
+  private readonly client: KinesisClient;
+  private readonly ownsClient: boolean;
+  private readonly store: CheckpointStore;
+  private readonly applicationName: string | undefined;
+  private readonly maxRecordsPerCall: number;
+  private readonly pollIntervalMs: number;
+  private readonly discoveryIntervalMs: number;
+  private readonly decode: Decoder<T>;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly abortController = new AbortController();
+  private readonly streams = new Map<string, StreamState>();
+  private readonly shards = new Map<string, ShardState<T>>();
+  /** Shards with records waiting to be pushed, in round-robin order. */
+  private ready: ShardState<T>[] = [];
+  private turn = 0;
+  private paused = false;
+  private pushing = false;
+  private flowWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Shards of pushed records the consumer may not have read yet, in push order. */
+  private pushLog: Array<ShardState<T>> = [];
+  private pushLogSequences: string[] = [];
+  private pushLogHead = 0;
+  private recordsRead = 0;
+  private bytesRead = 0;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: KinesisReadableOptions<T>) {
+    const resolved = resolveOptions(options);
+    super({ objectMode: true, highWaterMark: resolved.highWaterMark, signal: options.signal });
+    const { client, owned } = resolveClient(options);
+    this.client = client;
+    this.ownsClient = owned;
+    this.store = resolved.store;
+    this.applicationName = options.applicationName;
+    this.maxRecordsPerCall = resolved.maxRecordsPerCall;
+    this.pollIntervalMs = resolved.pollIntervalMs;
+    this.discoveryIntervalMs = resolved.shardDiscoveryIntervalMs;
+    this.decode = resolved.decode;
+    this.retryPolicy = resolved.retryPolicy;
+    const startTime = new Date();
+    for (const streamName of resolved.streamNames) {
+      this.streams.set(streamName, {
+        streamName,
+        tracker: new ShardTracker(resolved.initialPosition, startTime),
+        listed: false,
+        discovering: undefined,
+        discoverAgain: false,
+      });
+    }
+  }
+
+  /**
+   * Stores checkpoints; resolves once they are durable. With records: their shards are
+   * done up to and including them. Without: every record the consumer has read out of
+   * this stream. Never moves a shard backwards; a finished shard becomes SHARD_END.
+   */
+  checkpoint(records?: KinesisRecord<unknown> | readonly KinesisRecord<unknown>[]): Promise<void> {
+    try {
+      const targets = records === undefined ? this.consumedTargets() : this.recordTargets(records);
+      return Promise.all([...targets].map(([shard, checkpoint]) => this.storeCheckpoint(shard, checkpoint))).then(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Counters and per-shard state for monitoring. */
+  stats(): ReadableStats {
+    return {
+      recordsRead: this.recordsRead,
+      bytesRead: this.bytesRead,
+      shards: [...this.shards.values()].map((s) => ({
+        streamName: s.streamName,
+        shardId: s.shardId,
+        state: s.phase,
+        millisBehindLatest: s.millisBehindLatest,
+        lastSequenceNumber: s.lastPushed,
+        checkpoint: s.checkpoint === undefined ? undefined : { ...s.checkpoint },
+      })),
+    };
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    callback();
+    for (const stream of this.streams.values()) this.discover(stream);
+    this.scheduleDiscovery();
+  }
+
+  override _read(): void {
+    this.paused = false;
+    this.trimPushLog();
+    this.pushRecords();
+    if (!this.paused && this.flowWaiters.length > 0) {
+      const waiters = this.flowWaiters;
+      this.flowWaiters = [];
+      for (const waiter of waiters) waiter.resolve();
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.abortController.abort();
+    clearTimeout(this.discoveryTimer);
+    this.discoveryTimer = undefined;
+    const reason = new AbortError('the reader was destroyed');
+    for (const waiter of this.flowWaiters) waiter.reject(reason);
+    this.flowWaiters = [];
+    for (const shard of this.shards.values()) shard.batchAborted?.(reason);
+    this.ready = [];
+    if (this.ownsClient) this.client.destroy();
+    log('destroyed (%s)', error ? describeError(error) : 'no error');
+    callback(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.destroyed || (error instanceof AbortError && this.abortController.signal.aborted)) return;
+    this.destroy(error instanceof Error ? error : new KinesisStreamsError(String(error)));
+  }
+
+  private storeKey(streamName: string): string {
+    return this.applicationName === undefined ? streamName : `${this.applicationName}/${streamName}`;
+  }
+
+  // ---- discovery ----------------------------------------------------------------
+
+  private scheduleDiscovery(): void {
+    if (this.destroyed) return;
+    this.discoveryTimer = setTimeout(() => {
+      for (const stream of this.streams.values()) this.discover(stream);
+      this.scheduleDiscovery();
+    }, this.discoveryIntervalMs);
+  }
+
+  /** Lists the stream's shards and starts those that may start; one run at a time per stream. */
+  private discover(stream: StreamState): void {
+    if (this.destroyed) return;
+    if (stream.discovering !== undefined) {
+      stream.discoverAgain = true;
+      return;
+    }
+    stream.discovering = this.listAndStart(stream)
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        stream.discovering = undefined;
+        if (stream.discoverAgain) {
+          stream.discoverAgain = false;
+          this.discover(stream);
+        }
+      });
+  }
+
+  private async listAndStart(stream: StreamState): Promise<void> {
+    const listed = await this.listShards(stream.streamName);
+    const fresh = listed.filter((shard) => !stream.tracker.has(shard.ShardId ?? ''));
+    const key = this.storeKey(stream.streamName);
+    const withCheckpoints = await Promise.all(
+      fresh.map(async (shard): Promise<ListedShard> => {
+        const shardId = shard.ShardId ?? '';
+        const checkpoint = await this.store.get(key, shardId).catch((cause: unknown) => {
+          throw cause instanceof CheckpointError ? cause : new CheckpointError(`cannot read the checkpoint of ${key}/${shardId}: ${describeError(cause)}`, { cause });
+        });
+        const parentShardIds = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined);
+        const entry: ListedShard = { shardId, parentShardIds, closed: shard.SequenceNumberRange?.EndingSequenceNumber !== undefined };
+        if (checkpoint !== undefined) entry.checkpoint = checkpoint;
+        return entry;
+      }),
+    );
+    if (this.destroyed) return;
+    stream.tracker.add(withCheckpoints, !stream.listed);
+    stream.listed = true;
+    for (const shard of withCheckpoints) {
+      if (stream.tracker.phase(shard.shardId) === 'finished') {
+        // Finished before this reader: visible in stats, never read.
+        this.shards.set(shardKey(stream.streamName, shard.shardId), this.newShardState(stream.streamName, shard.shardId, 'finished', shard.checkpoint));
+      }
+    }
+    this.startReady(stream);
+  }
+
+  private async listShards(streamName: string): Promise<Shard[]> {
+    const shards: Shard[] = [];
+    let input: ListShardsCommandInput = { StreamName: streamName };
+    let failures = 0;
+    for (;;) {
+      try {
+        const output = await this.client.send(new ListShardsCommand(input), { abortSignal: this.abortController.signal });
+        failures = 0;
+        shards.push(...(output.Shards ?? []));
+        if (output.NextToken === undefined) return shards;
+        input = { NextToken: output.NextToken };
+      } catch (error) {
+        if (this.abortController.signal.aborted) throw new AbortError();
+        failures++;
+        if (!isRetriableError(error) || !this.retryPolicy.canRetry(failures)) throw classifyReadError('ListShards', error, streamName);
+        const delayMs = this.retryPolicy.delayFor(failures);
+        this.emitRetry({ operation: 'ListShards', attempt: failures, delayMs, error });
+        await abortableDelay(delayMs, this.abortController.signal);
+      }
+    }
+  }
+
+  private startReady(stream: StreamState): void {
+    for (const { shardId, position, checkpoint } of stream.tracker.takeReady()) {
+      const key = shardKey(stream.streamName, shardId);
+      const shard = this.shards.get(key) ?? this.newShardState(stream.streamName, shardId, 'reading', checkpoint);
+      shard.phase = 'reading';
+      this.shards.set(key, shard);
+      this.emit('shardStart', { streamName: stream.streamName, shardId, position } satisfies ShardStartEvent);
+      log('start %s/%s at %s', stream.streamName, shardId, position.type);
+      const reader = new ShardReader<T>(this.hostFor(shard), stream.streamName, shardId, position);
+      reader.run().then(
+        () => this.onShardEnd(stream, shard),
+        (error: unknown) => this.fail(error),
+      );
+    }
+  }
+
+  private newShardState(streamName: string, shardId: string, phase: ShardPhase, checkpoint: Checkpoint | undefined): ShardState<T> {
+    return {
+      streamName,
+      shardId,
+      phase,
+      batch: [],
+      batchBytes: 0,
+      position: 0,
+      batchPushed: undefined,
+      batchAborted: undefined,
+      lastPushed: undefined,
+      lastConsumed: undefined,
+      ended: phase === 'finished',
+      millisBehindLatest: undefined,
+      checkpoint,
+      target: checkpoint,
+      writes: Promise.resolve(),
+    };
+  }
+
+  private onShardEnd(stream: StreamState, shard: ShardState<T>): void {
+    if (this.destroyed) return;
+    shard.ended = true;
+    shard.phase = 'finished';
+    stream.tracker.finish(shard.shardId);
+    this.emit('shardEnd', { streamName: shard.streamName, shardId: shard.shardId } satisfies ShardEndEvent);
+    // Nothing of it left to checkpoint: mark it done so a restart does not read it again.
+    if (shard.lastPushed === undefined || (shard.target !== undefined && compareSequence(shard.target, shard.lastPushed) >= 0)) {
+      this.storeCheckpoint(shard, { sequenceNumber: SHARD_END }).catch((error: unknown) => this.fail(error));
+    }
+    this.startReady(stream);
+    // Children may not be listed yet (not every server announces ChildShards).
+    this.discover(stream);
+  }
+
+  // ---- merge and backpressure -----------------------------------------------------
+
+  private hostFor(shard: ShardState<T>): ShardReaderHost<T> {
+    return {
+      client: this.client,
+      decode: this.decode,
+      maxRecordsPerCall: this.maxRecordsPerCall,
+      pollIntervalMs: this.pollIntervalMs,
+      retryPolicy: this.retryPolicy,
+      signal: this.abortController.signal,
+      deliver: (records, bytes) => this.accept(shard, records, bytes),
+      whenFlowing: () => this.whenFlowing(),
+      observe: (millisBehindLatest) => {
+        shard.millisBehindLatest = millisBehindLatest;
+      },
+      retry: (event) => this.emitRetry(event),
+    };
+  }
+
+  private accept(shard: ShardState<T>, records: KinesisRecord<T>[], bytes: number): Promise<void> {
+    if (this.destroyed) return Promise.reject(new AbortError());
+    return new Promise<void>((resolve, reject) => {
+      shard.batch = records;
+      shard.batchBytes = bytes;
+      shard.position = 0;
+      shard.batchPushed = resolve;
+      shard.batchAborted = reject;
+      this.ready.push(shard);
+      this.pushRecords();
+    });
+  }
+
+  private whenFlowing(): Promise<void> {
+    if (this.destroyed) return Promise.reject(new AbortError());
+    if (!this.paused) return Promise.resolve();
+    return new Promise((resolve, reject) => this.flowWaiters.push({ resolve, reject }));
+  }
+
+  /** Pushes records round-robin across shards until the consumer has enough. */
+  private pushRecords(): void {
+    if (this.pushing) return;
+    this.pushing = true;
+    try {
+      while (!this.paused && this.ready.length > 0 && !this.destroyed) {
+        if (this.turn >= this.ready.length) this.turn = 0;
+        const shard = this.ready[this.turn];
+        const record = shard.batch[shard.position++];
+        shard.lastPushed = record.sequenceNumber;
+        this.pushLog.push(shard);
+        this.pushLogSequences.push(record.sequenceNumber);
+        this.recordsRead++;
+        if (shard.position === shard.batch.length) {
+          this.bytesRead += shard.batchBytes;
+          this.ready.splice(this.turn, 1);
+          const done = shard.batchPushed;
+          shard.batch = [];
+          shard.batchPushed = undefined;
+          shard.batchAborted = undefined;
+          done?.();
+        } else {
+          this.turn++;
+        }
+        if (!this.push(record)) this.paused = true;
+      }
+    } finally {
+      this.pushing = false;
+    }
+  }
+
+  // ---- checkpoints ----------------------------------------------------------------
+
+  /** Moves what the consumer has read out of the Readable's buffer into lastConsumed. */
+  private trimPushLog(): void {
+    const unread = this.readableLength;
+    const consumedUpTo = this.pushLog.length - unread;
+    for (; this.pushLogHead < consumedUpTo; this.pushLogHead++) {
+      this.pushLog[this.pushLogHead].lastConsumed = this.pushLogSequences[this.pushLogHead];
+    }
+    if (this.pushLogHead > 1024 && this.pushLogHead * 2 > this.pushLog.length) {
+      this.pushLog = this.pushLog.slice(this.pushLogHead);
+      this.pushLogSequences = this.pushLogSequences.slice(this.pushLogHead);
+      this.pushLogHead = 0;
+    }
+  }
+
+  private consumedTargets(): Map<ShardState<T>, Checkpoint> {
+    this.trimPushLog();
+    const targets = new Map<ShardState<T>, Checkpoint>();
+    for (const shard of this.shards.values()) {
+      if (shard.lastConsumed === undefined) continue;
+      targets.set(shard, this.checkpointFor(shard, shard.lastConsumed));
+    }
+    return targets;
+  }
+
+  private recordTargets(records: KinesisRecord<unknown> | readonly KinesisRecord<unknown>[]): Map<ShardState<T>, Checkpoint> {
+    const list: readonly KinesisRecord<unknown>[] = Array.isArray(records) ? records : [records as KinesisRecord<unknown>];
+    const targets = new Map<ShardState<T>, Checkpoint>();
+    for (const record of list) {
+      if (typeof record !== 'object' || record === null || typeof record.sequenceNumber !== 'string' || !/^\d+$/.test(record.sequenceNumber)) {
+        throw new ValidationError('record', `checkpoint() takes records read from this stream, got ${describeValue(record)}`);
+      }
+      const shard = this.shards.get(shardKey(record.streamName, record.shardId));
+      if (shard === undefined) {
+        throw new ValidationError('record', `shard ${String(record.streamName)}/${String(record.shardId)} is not read by this reader`);
+      }
+      if (shard.lastPushed === undefined || compareSequenceNumbers(record.sequenceNumber, shard.lastPushed) > 0) {
+        throw new ValidationError('record', `record ${record.sequenceNumber} of ${shard.streamName}/${shard.shardId} was not delivered by this reader`);
+      }
+      const checkpoint = this.checkpointFor(shard, record.sequenceNumber);
+      const previous = targets.get(shard);
+      if (previous === undefined || compareCheckpoints(checkpoint, previous) > 0) targets.set(shard, checkpoint);
+    }
+    return targets;
+  }
+
+  /** The checkpoint for "done up to sequenceNumber": SHARD_END when that is the last record of a finished shard. */
+  private checkpointFor(shard: ShardState<T>, sequenceNumber: string): Checkpoint {
+    if (shard.ended && shard.lastPushed === sequenceNumber) return { sequenceNumber: SHARD_END };
+    return { sequenceNumber };
+  }
+
+  private storeCheckpoint(shard: ShardState<T>, checkpoint: Checkpoint): Promise<void> {
+    if (shard.target !== undefined && compareCheckpoints(checkpoint, shard.target) <= 0) {
+      // Already stored or being stored: wait for that write.
+      return shard.writes;
+    }
+    shard.target = checkpoint;
+    const key = this.storeKey(shard.streamName);
+    const write = shard.writes
+      .catch(() => undefined)
+      .then(() => this.store.set(key, shard.shardId, checkpoint))
+      .then(
+        () => {
+          if (shard.checkpoint === undefined || compareCheckpoints(checkpoint, shard.checkpoint) > 0) shard.checkpoint = checkpoint;
+          this.emit('checkpoint', { streamName: shard.streamName, shardId: shard.shardId, checkpoint } satisfies CheckpointEvent);
+        },
+        (cause: unknown) => {
+          // Let a later call try this position again.
+          if (shard.target === checkpoint) shard.target = shard.checkpoint;
+          throw cause instanceof CheckpointError
+            ? cause
+            : new CheckpointError(`cannot store the checkpoint of ${key}/${shard.shardId}: ${describeError(cause)}`, { cause, retriable: true });
+        },
+      );
+    shard.writes = write;
+    return write;
+  }
+
+  private emitRetry(event: RetryEvent): void {
+    log('%s retry %d in %dms: %s', event.operation, event.attempt, event.delayMs, describeError(event.error));
+    this.emit('retry', event);
+  }
+}
+
+function compareSequence(checkpoint: Checkpoint, sequenceNumber: string): number {
+  return compareCheckpoints(checkpoint, { sequenceNumber });
+}
+
+function shardKey(streamName: string, shardId: string): string {
+  return `${streamName}\u0000${shardId}`;
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new AbortError());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface ResolvedReadableOptions<T> {
+  streamNames: string[];
+  initialPosition: InitialPosition;
+  store: CheckpointStore;
+  maxRecordsPerCall: number;
+  pollIntervalMs: number;
+  shardDiscoveryIntervalMs: number;
+  highWaterMark: number;
+  decode: Decoder<T>;
+  retryPolicy: RetryPolicy;
+}
+
+function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadableOptions<T> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError('options', 'createKinesisReadable needs an options object');
+  }
+  const d = READABLE_DEFAULTS;
+  const names = Array.isArray(options.streamName) ? options.streamName : [options.streamName];
+  if (names.length === 0) throw new ValidationError('streamName', 'needs at least one stream');
+  const streamNames = [...new Set(names.map((name) => nonEmptyString(name, 'streamName')))];
+  if (options.mode !== undefined && options.mode !== 'polling') {
+    throw new ValidationError('mode', `only 'polling' is available in this version, got ${describeValue(options.mode)}`);
+  }
+  const store = options.checkpointStore ?? new MemoryCheckpointStore();
+  if (typeof store.get !== 'function' || typeof store.set !== 'function') {
+    throw new ValidationError('checkpointStore', 'must have get() and set()');
+  }
+  if (options.applicationName !== undefined) nonEmptyString(options.applicationName, 'applicationName');
+  const pollIntervalMs = options.pollIntervalMs ?? d.pollIntervalMs;
+  if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs < d.minPollIntervalMs) {
+    throw new ValidationError('pollIntervalMs', `must be at least ${d.minPollIntervalMs} (5 GetRecords/s per shard), got ${describeValue(pollIntervalMs)}`);
+  }
+  return {
+    streamNames,
+    initialPosition: resolveInitialPosition(options.initialPosition),
+    store,
+    maxRecordsPerCall: positiveInteger(options.maxRecordsPerCall ?? d.maxRecordsPerCall, 'maxRecordsPerCall', LIMITS.getRecordsMaxRecords),
+    pollIntervalMs,
+    shardDiscoveryIntervalMs: positiveInteger(options.shardDiscoveryIntervalMs ?? d.shardDiscoveryIntervalMs, 'shardDiscoveryIntervalMs'),
+    highWaterMark: positiveInteger(options.highWaterMark ?? d.highWaterMark, 'highWaterMark'),
+    decode: createDecoder(options.decode),
+    retryPolicy: new RetryPolicy(options.retry),
+  };
+}
+
+function resolveInitialPosition(value: unknown): InitialPosition {
+  if (value === undefined) return 'LATEST';
+  if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
+  if (typeof value === 'object' && value !== null && 'timestamp' in value) {
+    const timestamp = (value as { timestamp: unknown }).timestamp;
+    if (timestamp instanceof Date && !Number.isNaN(timestamp.getTime())) return { timestamp };
+  }
+  throw new ValidationError('initialPosition', `must be 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describeValue(value)}`);
+}
+
+/**
+ * Creates an object-mode Readable of every record of the stream(s), across all shards
+ * and through resharding, from the stored checkpoints.
+ *
+ * @example
+ * ```ts
+ * const reader = createKinesisReadable({ streamName: 'events', initialPosition: 'TRIM_HORIZON', decode: 'json' });
+ * for await (const record of reader) { handle(record.data); await reader.checkpoint(record); }
+ * ```
+ */
+export function createKinesisReadable<T = Buffer>(options: KinesisReadableOptions<T>): KinesisReadable<T> {
+  return new KinesisReadable<T>(options);
+}

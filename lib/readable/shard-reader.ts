@@ -1,0 +1,215 @@
+/**
+ * One shard's polling loop: get an iterator, GetRecords, hand the batch to the merger,
+ * wait until the merger has pushed all of it (backpressure) and the consumer wants
+ * more, pace the next call, repeat until SHARD_END. Expired iterators are renewed from
+ * the last delivered record; throttling, 5xx and network errors are retried with backoff.
+ */
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type ChildShard,
+  type GetRecordsCommandOutput,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { logger } from '../log.js';
+import { errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
+import type { Decoder } from './decode.js';
+import type { StartPosition } from './shard-tracker.js';
+
+const log = logger('shard');
+
+/** A record as createKinesisReadable delivers it. */
+export interface KinesisRecord<T = Buffer> {
+  /** The record's data, decoded as the `decode` option says (a Buffer by default). */
+  data: T;
+  partitionKey: string;
+  sequenceNumber: string;
+  /** Position inside an aggregated (KPL) record. */
+  subSequenceNumber?: number;
+  explicitHashKey?: string;
+  approximateArrivalTimestamp: Date;
+  streamName: string;
+  shardId: string;
+  /** How far behind the tip of the shard this record's GetRecords call was, in ms. */
+  millisBehindLatest?: number;
+}
+
+/** What a shard reader needs from the Readable that owns it. */
+export interface ShardReaderHost<T> {
+  readonly client: KinesisClient;
+  readonly decode: Decoder<T>;
+  readonly maxRecordsPerCall: number;
+  readonly pollIntervalMs: number;
+  readonly retryPolicy: RetryPolicy;
+  readonly signal: AbortSignal;
+  /** Resolves when every record of the batch has been pushed to the consumer. */
+  deliver(records: KinesisRecord<T>[], rawBytes: number): Promise<void>;
+  /** Resolves when the consumer is not applying backpressure. */
+  whenFlowing(): Promise<void>;
+  /** Called after each GetRecords answer. */
+  observe(millisBehindLatest: number | undefined): void;
+  retry(event: RetryEvent): void;
+}
+
+/** How a shard read ended. */
+export interface ShardEnd {
+  /** Children announced in the last GetRecords answer (not every server sends them). */
+  childShards: ChildShard[];
+}
+
+const MIN_CALL_INTERVAL_MS = 1000 / LIMITS.shardGetRecordsCallsPerSecond;
+
+export class ShardReader<T> {
+  private lastSequenceNumber: string | undefined;
+  private lastCallAt = Number.NEGATIVE_INFINITY;
+  private failures = 0;
+  /** When LATEST was asked: a renewed iterator must not skip what came since. */
+  private firstIteratorAt: Date | undefined;
+
+  constructor(
+    private readonly host: ShardReaderHost<T>,
+    readonly streamName: string,
+    readonly shardId: string,
+    private readonly position: StartPosition,
+  ) {}
+
+  /** Reads the shard to its end. Rejects with the error that should stop the stream, or AbortError. */
+  async run(): Promise<ShardEnd> {
+    let iterator = await this.getIterator(this.position);
+    for (;;) {
+      await this.host.whenFlowing();
+      await this.sleep(this.lastCallAt + MIN_CALL_INTERVAL_MS - Date.now());
+      let output: GetRecordsCommandOutput;
+      try {
+        this.lastCallAt = Date.now();
+        output = await this.host.client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.host.maxRecordsPerCall }),
+          { abortSignal: this.host.signal },
+        );
+      } catch (error) {
+        if (errorCode(error) === 'ExpiredIteratorException') {
+          log('%s/%s: iterator expired, renewing', this.streamName, this.shardId);
+          iterator = await this.getIterator(this.resumePosition());
+          continue;
+        }
+        await this.backOff('GetRecords', error);
+        continue;
+      }
+      this.failures = 0;
+      const raw = output.Records ?? [];
+      this.host.observe(output.MillisBehindLatest);
+      if (raw.length > 0) {
+        const { records, bytes } = this.toRecords(raw, output.MillisBehindLatest);
+        this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
+        await this.host.deliver(records, bytes);
+      }
+      if (output.NextShardIterator === undefined || output.NextShardIterator === null) {
+        log('%s/%s: SHARD_END', this.streamName, this.shardId);
+        return { childShards: output.ChildShards ?? [] };
+      }
+      iterator = output.NextShardIterator;
+      const caughtUp = raw.length === 0 || (output.MillisBehindLatest === 0 && raw.length < this.host.maxRecordsPerCall);
+      if (caughtUp) await this.sleep(this.host.pollIntervalMs);
+    }
+  }
+
+  private toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
+    const records: KinesisRecord<T>[] = new Array(raw.length);
+    let bytes = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i];
+      const bytesIn = r.Data ?? new Uint8Array();
+      const data = Buffer.from(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
+      bytes += data.byteLength;
+      const sequenceNumber = r.SequenceNumber ?? '';
+      const partitionKey = r.PartitionKey ?? '';
+      const record: KinesisRecord<T> = {
+        data: this.host.decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey }),
+        partitionKey,
+        sequenceNumber,
+        approximateArrivalTimestamp: r.ApproximateArrivalTimestamp ?? new Date(0),
+        streamName: this.streamName,
+        shardId: this.shardId,
+      };
+      if (millisBehindLatest !== undefined) record.millisBehindLatest = millisBehindLatest;
+      records[i] = record;
+    }
+    return { records, bytes };
+  }
+
+  /** Where to continue after an expired iterator: after the last delivered record. */
+  private resumePosition(): StartPosition {
+    if (this.lastSequenceNumber !== undefined) {
+      return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber };
+    }
+    if (this.position.type === 'LATEST' && this.firstIteratorAt !== undefined) {
+      return { type: 'AT_TIMESTAMP', timestamp: this.firstIteratorAt };
+    }
+    return this.position;
+  }
+
+  private async getIterator(position: StartPosition): Promise<string> {
+    const input: GetShardIteratorCommandInput = {
+      StreamName: this.streamName,
+      ShardId: this.shardId,
+      ShardIteratorType: position.type,
+    };
+    if (position.type === 'AFTER_SEQUENCE_NUMBER') input.StartingSequenceNumber = position.sequenceNumber;
+    if (position.type === 'AT_TIMESTAMP') input.Timestamp = position.timestamp;
+    for (;;) {
+      try {
+        if (position.type === 'LATEST') this.firstIteratorAt ??= new Date();
+        const output = await this.host.client.send(new GetShardIteratorCommand(input), { abortSignal: this.host.signal });
+        if (output.ShardIterator === undefined) throw new KinesisRequestError('GetShardIterator', new Error('no ShardIterator in the answer'));
+        this.failures = 0;
+        log('%s/%s: iterator at %s', this.streamName, this.shardId, position.type);
+        return output.ShardIterator;
+      } catch (error) {
+        await this.backOff('GetShardIterator', error);
+      }
+    }
+  }
+
+  /** Waits before the next try of a retriable failure; throws the error that stops the stream otherwise. */
+  private async backOff(operation: string, error: unknown): Promise<void> {
+    if (this.host.signal.aborted) throw new AbortError();
+    if (error instanceof KinesisStreamsError && !error.retriable) throw error;
+    this.failures++;
+    if (!isRetriableError(error) || !this.host.retryPolicy.canRetry(this.failures)) {
+      throw classifyReadError(operation, error, this.streamName, this.shardId);
+    }
+    const delayMs = this.host.retryPolicy.delayFor(this.failures);
+    this.host.retry({ operation, attempt: this.failures, delayMs, error });
+    await this.sleep(delayMs);
+  }
+
+  /** A timer that the stream's AbortSignal clears. */
+  private sleep(ms: number): Promise<void> {
+    const signal = this.host.signal;
+    if (signal.aborted) return Promise.reject(new AbortError());
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(new AbortError());
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** The error that stops the stream after a failed read request. */
+export function classifyReadError(operation: string, error: unknown, streamName: string, shardId?: string): KinesisStreamsError {
+  if (error instanceof KinesisStreamsError) return error;
+  if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
+  const where = shardId === undefined ? streamName : `${streamName}/${shardId}`;
+  return new KinesisRequestError(`${operation} on ${where}`, error, isRetriableError(error));
+}

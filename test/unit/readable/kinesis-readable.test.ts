@@ -1,0 +1,423 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import sinon from 'sinon';
+import {
+  DecodeError,
+  KinesisRequestError,
+  MemoryCheckpointStore,
+  StreamNotFoundError,
+  ValidationError,
+  createKinesisReadable,
+  type KinesisReadable,
+  type KinesisReadableOptions,
+  type KinesisRecord,
+  type RetryEvent,
+  type ShardStartEvent,
+} from '../../../lib/index.js';
+import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
+
+const S0 = 'shardId-000000000000';
+const S1 = 'shardId-000000000001';
+const S2 = 'shardId-000000000002';
+
+type Clock = sinon.SinonFakeTimers;
+
+function reader<T = Buffer>(fake: FakeKinesis, options: Partial<KinesisReadableOptions<T>> = {}): KinesisReadable<T> {
+  return createKinesisReadable<T>({
+    client: fake.asClient(),
+    streamName: 'events',
+    initialPosition: 'TRIM_HORIZON',
+    pollIntervalMs: 200,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    ...options,
+  });
+}
+
+/** Runs fake time forward until `promise` settles. */
+async function drive<T>(clock: Clock, promise: Promise<T>, limitMs = 120000): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => (settled = true));
+  watched.catch(() => undefined);
+  for (let elapsed = 0; !settled && elapsed < limitMs; elapsed += 50) await clock.tickAsync(50);
+  if (!settled) throw new Error(`not settled after ${limitMs} ms of fake time`);
+  return watched;
+}
+
+/** Reads exactly n records (leaves the stream open). */
+async function readN<T>(stream: KinesisReadable<T>, n: number): Promise<KinesisRecord<T>[]> {
+  const out: KinesisRecord<T>[] = [];
+  while (out.length < n) {
+    const record = stream.read() as KinesisRecord<T> | null;
+    if (record !== null) out.push(record);
+    else await once(stream, 'readable');
+  }
+  return out;
+}
+
+function fill(fake: FakeKinesis, shardId: string, count: number, prefix = shardId.slice(-1)): string[] {
+  return Array.from({ length: count }, (_, i) => fake.append('events', shardId, `${prefix}:${i}`, `key-${prefix}`));
+}
+
+function texts(records: KinesisRecord<Buffer>[]): string[] {
+  return records.map((r) => r.data.toString());
+}
+
+describe('createKinesisReadable', () => {
+  let clock: Clock;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => clock.restore());
+
+  it('reads every record of every shard exactly once, in shard order', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 3);
+    for (const shard of [S0, S1, S2]) fill(fake, shard, 50);
+    const r = reader(fake, { maxRecordsPerCall: 20 });
+    const records = await drive(clock, readN(r, 150));
+    for (const shard of [S0, S1, S2]) {
+      const mine = records.filter((x) => x.shardId === shard).map((x) => x.data.toString());
+      assert.deepEqual(mine, Array.from({ length: 50 }, (_, i) => `${shard.slice(-1)}:${i}`));
+    }
+    const first = records[0];
+    assert.equal(first.streamName, 'events');
+    assert.equal(first.partitionKey, 'key-0');
+    assert.ok(first.approximateArrivalTimestamp instanceof Date);
+    assert.equal(typeof first.millisBehindLatest, 'number');
+    assert.equal(r.stats().recordsRead, 150);
+    r.destroy();
+  });
+
+  it('merges shards fairly, one record from each in turn', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 2);
+    fill(fake, S0, 10);
+    fill(fake, S1, 10);
+    const r = reader(fake, { highWaterMark: 1 });
+    await drive(clock, new Promise<void>((resolve) => setTimeout(resolve, 1000))); // both batches fetched
+    const records = await drive(clock, readN(r, 20));
+    for (let i = 1; i < 20; i++) assert.notEqual(records[i].shardId, records[i - 1].shardId, `record ${i}`);
+    r.destroy();
+  });
+
+  it('fetches nothing more while the consumer applies backpressure, and holds at most shards × maxRecordsPerCall + highWaterMark', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 2);
+    fill(fake, S0, 500);
+    fill(fake, S1, 500);
+    const r = reader(fake, { maxRecordsPerCall: 50, highWaterMark: 10 });
+    // Nobody reads: let the reader run for a long (fake) time.
+    await drive(clock, new Promise<void>((resolve) => setTimeout(resolve, 30000)));
+    const getRecords = fake.readCount('GetRecordsCommand');
+    assert.ok(getRecords <= 2, `only the first batch per shard was fetched (${getRecords})`);
+    assert.ok(r.readableLength <= 10, `readable buffer ${r.readableLength}`);
+    const held = r.readableLength + 2 * 50;
+    assert.ok(held <= 2 * 50 + 10);
+    // Reading resumes the fetching.
+    const records = await drive(clock, readN(r, 1000));
+    assert.equal(new Set(records.map((x) => x.sequenceNumber)).size, 1000);
+    assert.ok(fake.readCount('GetRecordsCommand') >= 20);
+    r.destroy();
+  });
+
+  it('starts a split child only after its parent reached SHARD_END and was pushed, at TRIM_HORIZON', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    fill(fake, S0, 30, 'p');
+    fake.reshard('events', [S0], ['shardId-000000000001', 'shardId-000000000002']);
+    fake.append('events', S1, 'c1:0', 'key-p');
+    fake.append('events', S2, 'c2:0', 'key-p');
+    const starts: ShardStartEvent[] = [];
+    const ends: string[] = [];
+    const r = reader(fake, { maxRecordsPerCall: 10 });
+    r.on('shardStart', (e: ShardStartEvent) => starts.push(e));
+    r.on('shardEnd', (e: { shardId: string }) => ends.push(e.shardId));
+    const records = await drive(clock, readN(r, 32));
+    assert.deepEqual(texts(records.slice(0, 30)), Array.from({ length: 30 }, (_, i) => `p:${i}`));
+    assert.deepEqual(texts(records.slice(30)).sort(), ['c1:0', 'c2:0']);
+    assert.deepEqual(starts.map((s) => s.shardId), [S0, S1, S2]);
+    assert.deepEqual(starts.map((s) => s.position.type), ['TRIM_HORIZON', 'TRIM_HORIZON', 'TRIM_HORIZON']);
+    assert.deepEqual(ends, [S0]);
+    r.destroy();
+  });
+
+  it('starts a merged child only after both parents finished', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 2);
+    fill(fake, S0, 5, 'a');
+    fill(fake, S1, 40, 'b');
+    fake.reshard('events', [S0, S1], [S2]);
+    fake.append('events', S2, 'm:0', 'key-b');
+    const r = reader(fake, { maxRecordsPerCall: 5 });
+    const records = await drive(clock, readN(r, 46));
+    assert.equal(records.at(-1)?.data.toString(), 'm:0');
+    assert.equal(records.findIndex((x) => x.shardId === S2), 45);
+    r.destroy();
+  });
+
+  it('with LATEST delivers only records written after start and skips closed shards', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    fill(fake, S0, 5, 'old');
+    fake.reshard('events', [S0], [S1]);
+    fake.append('events', S1, 'old-child', 'k');
+    const starts: ShardStartEvent[] = [];
+    const r = reader(fake, { initialPosition: 'LATEST' });
+    r.on('shardStart', (e: ShardStartEvent) => starts.push(e));
+    await drive(clock, once(r, 'shardStart'));
+    await clock.tickAsync(500);
+    fake.append('events', S1, 'new', 'k');
+    const [record] = await drive(clock, readN(r, 1));
+    assert.equal(record.data.toString(), 'new');
+    assert.deepEqual(starts.map((s) => [s.shardId, s.position.type]), [[S1, 'LATEST']]);
+    r.destroy();
+  });
+
+  describe('checkpoints', () => {
+    it('checkpoint() stores what the consumer has read, per shard, and never moves back', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 2);
+      const s0 = fill(fake, S0, 5);
+      const s1 = fill(fake, S1, 5);
+      const store = new MemoryCheckpointStore();
+      const r = reader(fake, { checkpointStore: store, highWaterMark: 2 });
+      const records = await drive(clock, readN(r, 4));
+      await r.checkpoint();
+      const read0 = records.filter((x) => x.shardId === S0).at(-1)?.sequenceNumber;
+      const read1 = records.filter((x) => x.shardId === S1).at(-1)?.sequenceNumber;
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: read0 });
+      assert.deepEqual(await store.get('events', S1), { sequenceNumber: read1 });
+      assert.ok(s0.includes(read0 ?? '') && s1.includes(read1 ?? ''));
+      // An older record does not move the shard back.
+      await r.checkpoint(records[0]);
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: read0 });
+      r.destroy();
+    });
+
+    it('checkpoint(record) stores that record; the last record of a finished shard becomes SHARD_END', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 3);
+      fake.reshard('events', [S0], [S1]);
+      fake.append('events', S1, 'child', 'k');
+      const store = new MemoryCheckpointStore();
+      const events: unknown[] = [];
+      const r = reader(fake, { checkpointStore: store });
+      r.on('checkpoint', (e: unknown) => events.push(e));
+      const records = await drive(clock, readN(r, 4));
+      await r.checkpoint(records[1]);
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: records[1].sequenceNumber });
+      await r.checkpoint([records[2], records[3]]);
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: 'SHARD_END' });
+      assert.deepEqual(await store.get('events', S1), { sequenceNumber: records[3].sequenceNumber });
+      assert.ok(events.some((e) => JSON.stringify(e) === JSON.stringify({ streamName: 'events', shardId: S0, checkpoint: { sequenceNumber: 'SHARD_END' } })));
+      assert.equal(r.stats().shards.find((s) => s.shardId === S0)?.checkpoint?.sequenceNumber, 'SHARD_END');
+      r.destroy();
+    });
+
+    it('stores SHARD_END at once for a finished shard whose records are all checkpointed', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.reshard('events', [S0], [S1]); // empty parent
+      const store = new MemoryCheckpointStore();
+      const r = reader(fake, { checkpointStore: store });
+      await drive(clock, once(r, 'checkpoint'));
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: 'SHARD_END' });
+      r.destroy();
+    });
+
+    it('resumes after the stored checkpoint and skips SHARD_END shards', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 2);
+      const s0 = fill(fake, S0, 5);
+      fill(fake, S1, 5);
+      fake.reshard('events', [S1], [S2]);
+      fake.append('events', S2, 'child', 'k');
+      const store = new MemoryCheckpointStore();
+      await store.set('events', S0, { sequenceNumber: s0[2] });
+      await store.set('events', S1, { sequenceNumber: 'SHARD_END' });
+      const r = reader(fake, { checkpointStore: store });
+      const records = await drive(clock, readN(r, 3));
+      assert.deepEqual(texts(records).sort(), ['0:3', '0:4', 'child']);
+      const iteratorCalls = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').map(([, input]) => input as { ShardId: string; ShardIteratorType: string });
+      assert.deepEqual(
+        iteratorCalls.map((c) => [c.ShardId, c.ShardIteratorType]).sort(),
+        [[S0, 'AFTER_SEQUENCE_NUMBER'], [S2, 'TRIM_HORIZON']],
+      );
+      r.destroy();
+    });
+
+    it('namespaces checkpoints by applicationName', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 1);
+      const store = new MemoryCheckpointStore();
+      const r = reader(fake, { checkpointStore: store, applicationName: 'billing' });
+      const [record] = await drive(clock, readN(r, 1));
+      await r.checkpoint(record);
+      assert.deepEqual([...store.entries().keys()], [`billing/events/${S0}`]);
+      r.destroy();
+    });
+
+    it('rejects records it did not deliver', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 1);
+      const r = reader(fake);
+      const [record] = await drive(clock, readN(r, 1));
+      await assert.rejects(r.checkpoint({ ...record, shardId: 'shardId-9' }), ValidationError);
+      await assert.rejects(r.checkpoint({ ...record, sequenceNumber: '9'.repeat(30) }), ValidationError);
+      await assert.rejects(r.checkpoint({} as KinesisRecord), ValidationError);
+      r.destroy();
+    });
+  });
+
+  describe('errors and retries', () => {
+    it('renews an expired iterator after the last delivered record', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 4);
+      const r = reader(fake, { maxRecordsPerCall: 2 });
+      const first = await drive(clock, readN(r, 2));
+      fake.expireIterators();
+      const rest = await drive(clock, readN(r, 2));
+      assert.deepEqual(texts([...first, ...rest]), ['0:0', '0:1', '0:2', '0:3']);
+      const renewed = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').at(-1)?.[1] as { ShardIteratorType: string; StartingSequenceNumber: string };
+      assert.equal(renewed.ShardIteratorType, 'AFTER_SEQUENCE_NUMBER');
+      assert.equal(renewed.StartingSequenceNumber, first[1].sequenceNumber);
+      r.destroy();
+    });
+
+    it('retries throttling and 5xx with retry events', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 2);
+      let failures = 0;
+      fake.failRead = (operation) => {
+        if (operation === 'GetRecordsCommand' && failures < 2) {
+          failures++;
+          return failures === 1 ? serviceError('ProvisionedThroughputExceededException') : serviceError('InternalFailure', 500);
+        }
+        return undefined;
+      };
+      const r = reader(fake);
+      const retries: RetryEvent[] = [];
+      r.on('retry', (e: RetryEvent) => retries.push(e));
+      const records = await drive(clock, readN(r, 2));
+      assert.deepEqual(texts(records), ['0:0', '0:1']);
+      assert.deepEqual(retries.map((e) => [e.operation, e.attempt]), [['GetRecords', 1], ['GetRecords', 2]]);
+      r.destroy();
+    });
+
+    it('destroys the stream with StreamNotFoundError for a missing stream', async () => {
+      const fake = new FakeKinesis();
+      const r = reader(fake, { streamName: 'missing' });
+      const [error] = await drive(clock, once(r, 'error').catch((e: unknown) => [e]));
+      assert.ok(error instanceof StreamNotFoundError);
+      assert.match(error.message, /missing/);
+    });
+
+    it('destroys the stream with a clear error on access denied', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.failRead = (operation) => (operation === 'GetRecordsCommand' ? serviceError('AccessDeniedException') : undefined);
+      const r = reader(fake);
+      const [error] = await drive(clock, once(r, 'error').catch((e: unknown) => [e]));
+      assert.ok(error instanceof KinesisRequestError);
+      assert.match(error.message, /GetRecords on events\/shardId-000000000000.*AccessDeniedException/);
+    });
+
+    it('gives up after retry.maxAttempts consecutive failures', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.failRead = (operation) => (operation === 'GetRecordsCommand' ? serviceError('InternalFailure', 500) : undefined);
+      const r = reader(fake, { retry: { maxAttempts: 3, baseDelayMs: 1 } });
+      const [error] = await drive(clock, once(r, 'error').catch((e: unknown) => [e]));
+      assert.equal((error as KinesisRequestError).retriable, true);
+      assert.equal(fake.readCount('GetRecordsCommand'), 3);
+    });
+
+    it('a JSON decode error names the shard and sequence number', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      const [sequenceNumber] = [fake.append('events', S0, 'not json')];
+      const r = reader<unknown>(fake, { decode: 'json' });
+      const [error] = await drive(clock, once(r, 'error').catch((e: unknown) => [e]));
+      assert.ok(error instanceof DecodeError);
+      assert.equal(error.code, 'ERR_KINESIS_DECODE');
+      assert.ok(error.message.includes(S0) && error.message.includes(sequenceNumber));
+    });
+
+    it('decodes strings, JSON and with a function', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.append('events', S0, '{"a":1}');
+      const asString = reader<string>(fake, { decode: 'string' });
+      assert.equal((await drive(clock, readN(asString, 1)))[0].data, '{"a":1}');
+      asString.destroy();
+      const asJson = reader<unknown>(fake, { decode: 'json' });
+      assert.deepEqual((await drive(clock, readN(asJson, 1)))[0].data, { a: 1 });
+      asJson.destroy();
+      const custom = reader<number>(fake, { decode: (data, meta) => data.length + meta.shardId.length });
+      assert.equal((await drive(clock, readN(custom, 1)))[0].data, 7 + S0.length);
+      custom.destroy();
+    });
+  });
+
+  describe('stop', () => {
+    it('destroy() stops every timer and request and emits no error', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 2);
+      const r = reader(fake);
+      let errored = false;
+      r.on('error', () => (errored = true));
+      await drive(clock, once(r, 'shardStart'));
+      await clock.tickAsync(1000);
+      r.destroy();
+      await drive(clock, once(r, 'close'));
+      const calls = fake.readCalls.length;
+      assert.equal(clock.countTimers(), 0, 'no timers left');
+      await clock.tickAsync(60000);
+      assert.equal(fake.readCalls.length, calls, 'no calls after destroy');
+      assert.equal(errored, false);
+    });
+
+    it('an AbortSignal destroys the stream', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      const controller = new AbortController();
+      const r = reader(fake, { signal: controller.signal });
+      const errored = once(r, 'error').catch((e: unknown) => [e]);
+      controller.abort();
+      const [error] = await drive(clock, errored);
+      assert.equal((error as Error).name, 'AbortError');
+      assert.equal(r.destroyed, true);
+    });
+  });
+
+  describe('options', () => {
+    const bad: Array<[string, Partial<KinesisReadableOptions>]> = [
+      ['streamName', { streamName: '' }],
+      ['streamName', { streamName: [] }],
+      ['streamName', { streamName: undefined as unknown as string }],
+      ['initialPosition', { initialPosition: 'EARLIEST' as 'LATEST' }],
+      ['initialPosition', { initialPosition: { timestamp: new Date('nope') } }],
+      ['maxRecordsPerCall', { maxRecordsPerCall: 0 }],
+      ['maxRecordsPerCall', { maxRecordsPerCall: 10001 }],
+      ['pollIntervalMs', { pollIntervalMs: 100 }],
+      ['shardDiscoveryIntervalMs', { shardDiscoveryIntervalMs: -5 }],
+      ['highWaterMark', { highWaterMark: 0 }],
+      ['decode', { decode: 'xml' as 'json' }],
+      ['mode', { mode: 'efo' as 'polling' }],
+      ['checkpointStore', { checkpointStore: {} as MemoryCheckpointStore }],
+    ];
+    for (const [field, options] of bad) {
+      it(`throws a ValidationError for bad ${field}`, () => {
+        assert.throws(
+          () => createKinesisReadable({ client: new FakeKinesis().asClient(), streamName: 'events', ...options }),
+          (error: unknown) => error instanceof ValidationError && error.field === field,
+        );
+      });
+    }
+  });
+});
