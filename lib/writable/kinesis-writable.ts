@@ -91,6 +91,11 @@ interface Lane<T> {
   lingerExpired: boolean;
   backoffTimer: NodeJS.Timeout | undefined;
   backoffUntil: number;
+  /**
+   * preserveOrder: the last scan found every queued key in flight. Scanning again before
+   * a request completes would find the same, so writes do not rescan the queue.
+   */
+  blocked: boolean;
 }
 
 interface AckWaiter {
@@ -226,6 +231,7 @@ export class KinesisWritable<T = unknown> extends Writable {
         lingerExpired: false,
         backoffTimer: undefined,
         backoffUntil: 0,
+        blocked: false,
       };
       this.lanes.set(streamName, lane);
     }
@@ -236,10 +242,13 @@ export class KinesisWritable<T = unknown> extends Writable {
   private pump(lane: Lane<T>): void {
     if (this.destroyed || lane.backoffTimer !== undefined) return;
     const urgent = this.waiters.length > 0;
-    while (lane.inFlight < this.maxInFlight && lane.queue.length > 0) {
+    while (lane.inFlight < this.maxInFlight && lane.queue.length > 0 && !lane.blocked) {
       if (!urgent && !lane.lingerExpired && !lane.queue.hasFullBatch(this.limits)) break;
       const batch = lane.queue.take(this.limits, lane.inFlightKeys);
-      if (batch.length === 0) break; // every queued key already has a record in flight
+      if (batch.length === 0) {
+        lane.blocked = true; // every queued key already has a record in flight
+        break;
+      }
       this.send(lane, batch);
     }
     if (lane.queue.length === 0) {
@@ -279,6 +288,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     lane.inFlight--;
     this.inFlightRequests--;
     this.inFlightBatches.delete(batch);
+    lane.blocked = false;
     if (lane.inFlightKeys !== undefined) for (const record of batch) lane.inFlightKeys.delete(record.partitionKey);
     return true;
   }
