@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     await reader.checkpoint();
   })();
 
-  let writeSeconds = 0;
+  let writeSeconds: number;
   try {
     await writing;
     writeSeconds = (Date.now() - started) / 1000;
