@@ -330,7 +330,6 @@ export class KinesisReadable<T = Buffer> extends Readable {
       const shard = this.shards.get(key) ?? this.newShardState(stream.streamName, shardId, 'reading', checkpoint);
       shard.phase = 'reading';
       this.shards.set(key, shard);
-      this.emit('shardStart', { streamName: stream.streamName, shardId, position } satisfies ShardStartEvent);
       log('start %s/%s at %s', stream.streamName, shardId, position.type);
       const reader = new ShardReader<T>(this.hostFor(shard), stream.streamName, shardId, position);
       reader.run().then(
@@ -387,6 +386,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
       signal: this.abortController.signal,
       deliver: (records, bytes) => this.accept(shard, records, bytes),
       whenFlowing: () => this.whenFlowing(),
+      started: (position) => {
+        if (!this.destroyed) this.emit('shardStart', { streamName: shard.streamName, shardId: shard.shardId, position } satisfies ShardStartEvent);
+      },
       observe: (millisBehindLatest) => {
         shard.millisBehindLatest = millisBehindLatest;
       },

@@ -50,6 +50,8 @@ export interface ShardReaderHost<T> {
   deliver(records: KinesisRecord<T>[], rawBytes: number): Promise<void>;
   /** Resolves when the consumer is not applying backpressure. */
   whenFlowing(): Promise<void>;
+  /** Called once the shard's first iterator is obtained: reading has begun at `position`. */
+  started(position: StartPosition): void;
   /** Called after each GetRecords answer. */
   observe(millisBehindLatest: number | undefined): void;
   retry(event: RetryEvent): void;
@@ -80,6 +82,7 @@ export class ShardReader<T> {
   /** Reads the shard to its end. Rejects with the error that should stop the stream, or AbortError. */
   async run(): Promise<ShardEnd> {
     let iterator = await this.getIterator(this.position);
+    this.host.started(this.position);
     for (;;) {
       await this.host.whenFlowing();
       await this.sleep(this.lastCallAt + MIN_CALL_INTERVAL_MS - Date.now());
