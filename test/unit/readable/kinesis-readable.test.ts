@@ -173,6 +173,48 @@ describe('createKinesisReadable', () => {
     r.destroy();
   });
 
+  it('merges several streams into one Readable and reports per-shard stats', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    fake.addStream('audit', 2);
+    fill(fake, S0, 3);
+    fake.append('audit', S0, 'a0');
+    fake.append('audit', S1, 'a1');
+    const store = new MemoryCheckpointStore();
+    const r = reader(fake, { streamName: ['events', 'audit'], checkpointStore: store });
+    const records = await drive(clock, readN(r, 5));
+    assert.deepEqual(records.map((x) => `${x.streamName}:${x.data.toString()}`).sort(), ['audit:a0', 'audit:a1', 'events:0:0', 'events:0:1', 'events:0:2']);
+    await r.checkpoint();
+    assert.deepEqual([...store.entries().keys()].sort(), [`audit/${S0}`, `audit/${S1}`, `events/${S0}`]);
+    const stats = r.stats();
+    assert.equal(stats.recordsRead, 5);
+    assert.equal(stats.bytesRead, 3 * 3 + 2 * 2);
+    const events0 = stats.shards.find((s) => s.streamName === 'events');
+    assert.equal(events0?.state, 'reading');
+    assert.equal(events0?.lastSequenceNumber, records.filter((x) => x.streamName === 'events').at(-1)?.sequenceNumber);
+    assert.deepEqual(events0?.checkpoint, { sequenceNumber: events0?.lastSequenceNumber });
+    assert.equal(events0?.millisBehindLatest, 0);
+    r.destroy();
+  });
+
+  it('retries a throttled ListShards', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    fill(fake, S0, 1);
+    let failed = false;
+    fake.failRead = (operation) => {
+      if (operation !== 'ListShardsCommand' || failed) return undefined;
+      failed = true;
+      return serviceError('LimitExceededException');
+    };
+    const r = reader(fake);
+    const retries: RetryEvent[] = [];
+    r.on('retry', (e: RetryEvent) => retries.push(e));
+    await drive(clock, readN(r, 1));
+    assert.deepEqual(retries.map((e) => e.operation), ['ListShards']);
+    r.destroy();
+  });
+
   describe('checkpoints', () => {
     it('checkpoint() stores what the consumer has read, per shard, and never moves back', async () => {
       const fake = new FakeKinesis();
