@@ -51,6 +51,11 @@ export class RecordQueue<R extends QueuedRecord> {
     for (const r of records) this.queuedBytes += r.size;
   }
 
+  /** Calls `fn` for every waiting record, front to back. */
+  forEach(fn: (record: R) => void): void {
+    for (let i = this.head; i < this.items.length; i++) fn(this.items[i]);
+  }
+
   /** Removes and returns every waiting record. */
   drain(): R[] {
     const all = this.items.slice(this.head);

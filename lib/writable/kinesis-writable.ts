@@ -126,13 +126,14 @@ export class KinesisWritable<T = unknown> extends Writable {
   private readonly retryPolicy: RetryPolicy;
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly inFlightBatches = new Set<PendingRecord<T>[]>();
-  /** Ids of records accepted and not yet acknowledged. */
-  private readonly outstanding = new Set<number>();
   private readonly abortController = new AbortController();
+  /** Records accepted and not yet acknowledged. */
+  private buffered = 0;
   private nextId = 0;
-  /** Every id below this one is acknowledged. */
-  private lowWater = 0;
+  /** flush() waiters, in call order (so by non-decreasing target). */
   private waiters: AckWaiter[] = [];
+  /** Unacknowledged records with an id up to the first waiter's target. */
+  private firstWaiterPending = 0;
   private heldCallback: WriteCallback | undefined;
   private inFlightRequests = 0;
   private readonly counters = { recordsWritten: 0, bytesWritten: 0, requests: 0, retries: 0, failed: 0 };
@@ -167,7 +168,7 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   /** Counters for monitoring. */
   stats(): WritableStats {
-    return { ...this.counters, inFlight: this.inFlightRequests, buffered: this.outstanding.size };
+    return { ...this.counters, inFlight: this.inFlightRequests, buffered: this.buffered };
   }
 
   override _write(item: T, _encoding: BufferEncoding, callback: WriteCallback): void {
@@ -183,11 +184,12 @@ export class KinesisWritable<T = unknown> extends Writable {
       return;
     }
     this.nextId++;
-    this.outstanding.add(record.id);
+    this.buffered++;
+    if (this.waiters.length > 0 && record.id <= this.waiters[0].target) this.firstWaiterPending++;
     const lane = this.laneFor(record.streamName);
     lane.queue.push(record);
     this.pump(lane);
-    if (this.outstanding.size < this.maxBufferedRecords) callback();
+    if (this.buffered < this.maxBufferedRecords) callback();
     else this.heldCallback = callback;
   }
 
@@ -211,7 +213,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     this.heldCallback = undefined;
     held?.(reason);
     if (this.ownsClient) this.client.destroy();
-    log('destroyed (%s), %d record(s) unacknowledged', error ? describeError(error) : 'no error', this.outstanding.size);
+    log('destroyed (%s), %d record(s) unacknowledged', error ? describeError(error) : 'no error', this.buffered);
     callback(error);
   }
 
@@ -362,7 +364,7 @@ export class KinesisWritable<T = unknown> extends Writable {
         return false;
       }
       this.counters.failed += exhausted.length;
-      for (const record of exhausted) this.outstanding.delete(record.id);
+      this.release(exhausted);
       this.emit('failedRecords', failedRecords);
     }
     if (retry.length > 0) {
@@ -389,19 +391,25 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   private acknowledge(records: readonly PendingRecord<T>[]): void {
     let bytes = 0;
-    for (const record of records) {
-      this.outstanding.delete(record.id);
-      bytes += record.size;
-    }
+    for (const record of records) bytes += record.size;
     this.counters.recordsWritten += records.length;
     this.counters.bytesWritten += bytes;
+    this.release(records);
+  }
+
+  /** Records leave the buffer: stored, or given up on with failOnError false. */
+  private release(records: readonly PendingRecord<T>[]): void {
+    this.buffered -= records.length;
+    if (this.waiters.length === 0) return;
+    const target = this.waiters[0].target;
+    for (const record of records) if (record.id <= target) this.firstWaiterPending--;
   }
 
   /** After acknowledgements: send more, wake flush() waiters, release a held write. */
   private afterProgress(lane: Lane<T>): void {
     this.pump(lane);
     this.resolveWaiters();
-    if (this.heldCallback !== undefined && this.outstanding.size < this.maxBufferedRecords) {
+    if (this.heldCallback !== undefined && this.buffered < this.maxBufferedRecords) {
       const callback = this.heldCallback;
       this.heldCallback = undefined;
       callback();
@@ -409,28 +417,34 @@ export class KinesisWritable<T = unknown> extends Writable {
   }
 
   private whenAcknowledged(target: number): Promise<void> {
-    this.advanceLowWater();
-    if (target < this.lowWater) return Promise.resolve();
     if (this.destroyed) return Promise.reject(this.stopReason());
+    if (this.waiters.length === 0 && target < this.nextId && this.countUpTo(target) === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ target, resolve, reject });
+      if (this.waiters.length === 1) this.firstWaiterPending = this.countUpTo(target);
       // Someone is waiting: partial batches go now instead of lingering.
       for (const lane of this.lanes.values()) this.pump(lane);
     });
   }
 
-  private advanceLowWater(): void {
-    while (this.lowWater < this.nextId && !this.outstanding.has(this.lowWater)) this.lowWater++;
+  /** Unacknowledged records with an id up to `target`: a scan, done once per flush() waiter. */
+  private countUpTo(target: number): number {
+    if (this.buffered === 0) return 0;
+    let count = 0;
+    const upTo = (record: PendingRecord<T>): void => {
+      if (record.id <= target) count++;
+    };
+    for (const lane of this.lanes.values()) lane.queue.forEach(upTo);
+    for (const batch of this.inFlightBatches) batch.forEach(upTo);
+    return count;
   }
 
   private resolveWaiters(): void {
-    if (this.waiters.length === 0) return;
-    this.advanceLowWater();
-    let done = 0;
-    while (done < this.waiters.length && this.waiters[done].target < this.lowWater) done++;
-    if (done === 0) return;
-    const resolved = this.waiters.splice(0, done);
-    for (const waiter of resolved) waiter.resolve();
+    while (this.waiters.length > 0 && this.firstWaiterPending === 0 && this.waiters[0].target < this.nextId) {
+      const waiter = this.waiters.shift() as AckWaiter;
+      if (this.waiters.length > 0) this.firstWaiterPending = this.countUpTo(this.waiters[0].target);
+      waiter.resolve();
+    }
   }
 
   /** Stops the stream with `error`, listing every record not stored (`first` ahead of the rest). */

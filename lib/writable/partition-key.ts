@@ -7,12 +7,25 @@ import { describeValue } from '../options.js';
 
 const EXPLICIT_HASH_KEY_PATTERN = /^(0|[1-9]\d{0,38})$/;
 
+/** Characters of random partition keys: 32 of them, so 5 random bits pick one. */
+const KEY_ALPHABET = Array.from('0123456789abcdefghijklmnopqrstuv', (c) => c.charCodeAt(0));
+
+/** Length of a random partition key: 10 ASCII characters, 10 bytes. */
+export const RANDOM_KEY_LENGTH = 10;
+
 /**
- * A random partition key: 10 base-36 characters (~51 bits), enough for an even MD5
- * spread over any number of shards, and short because keys count against the byte budget.
+ * A random partition key: 10 base-32 characters (50 random bits), enough for an even
+ * MD5 spread over any number of shards, and short because keys count against the byte
+ * budget. Built with one String.fromCharCode call: Number#toString(36) costs ~20× more.
  */
 export function randomPartitionKey(): string {
-  return (Math.random() * 0x20000000000000).toString(36).padStart(11, '0').slice(0, 10);
+  const high = (Math.random() * 0x2000000) | 0; // 25 bits
+  const low = (Math.random() * 0x2000000) | 0;
+  const a = KEY_ALPHABET;
+  return String.fromCharCode(
+    a[high & 31], a[(high >>> 5) & 31], a[(high >>> 10) & 31], a[(high >>> 15) & 31], a[(high >>> 20) & 31],
+    a[low & 31], a[(low >>> 5) & 31], a[(low >>> 10) & 31], a[(low >>> 15) & 31], a[(low >>> 20) & 31],
+  );
 }
 
 /** `key` if it is a valid partition key (1–256 Unicode characters), else a ValidationError for `field`. */

@@ -7,7 +7,7 @@ import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { ValidationError } from '../errors.js';
 import { describeValue } from '../options.js';
 import type { QueuedRecord } from './batcher.js';
-import { randomPartitionKey, validateExplicitHashKey, validatePartitionKey } from './partition-key.js';
+import { RANDOM_KEY_LENGTH, randomPartitionKey, validateExplicitHashKey, validatePartitionKey } from './partition-key.js';
 
 /** Record data the writer sends as is. */
 export type RecordData = Buffer | Uint8Array | string;
@@ -70,7 +70,11 @@ export function toPendingRecord<T>(item: T, id: number, rules: RecordRules<T>): 
   const data = toBytes(raw ?? encodeItem(item, rules.encode));
   const streamName = resolveStreamName(item, envelope, rules);
   const partitionKey = resolvePartitionKey(item, envelope, rules);
-  const size = data.byteLength + Buffer.byteLength(partitionKey, 'utf8');
+  // Random keys are ASCII: their byte length is known without encoding them.
+  const keyBytes = partitionKey.length === RANDOM_KEY_LENGTH && rules.partitionKey === undefined && envelope?.partitionKey === undefined
+    ? RANDOM_KEY_LENGTH
+    : Buffer.byteLength(partitionKey, 'utf8');
+  const size = data.byteLength + keyBytes;
   if (size > rules.maxRecordBytes) {
     throw new ValidationError(
       envelope !== undefined ? 'data' : 'item',

@@ -444,6 +444,31 @@ describe('createKinesisWritable', () => {
       await once(w, 'finish');
     });
 
+    it('flush() waits for an earlier request that answers after a later one', async () => {
+      const fake = new FakeKinesis();
+      const gates: Array<() => void> = [];
+      fake.beforeAnswer = () => new Promise<void>((resolve) => gates.push(resolve));
+      const w = writer(fake, { maxBatchRecords: 2, lingerMs: 0 });
+      for (const item of ['a', 'b', 'c', 'd']) w.write(item);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(gates.length, 2);
+      let flushed = false;
+      const first = w.flush().then(() => (flushed = true));
+      w.write('e');
+      const second = w.flush();
+      gates[1](); // the later request answers first
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(flushed, false, 'a and b are not stored yet');
+      gates[0]();
+      await first;
+      assert.deepEqual(datas(fake).sort(), ['a', 'b', 'c', 'd']);
+      await new Promise((resolve) => setImmediate(resolve));
+      gates[2]();
+      await second;
+      assert.deepEqual(datas(fake).sort(), ['a', 'b', 'c', 'd', 'e']);
+      w.destroy();
+    });
+
     it('applies backpressure beyond maxBufferedRecords and counts records not yet handed over in flush()', async () => {
       const fake = new FakeKinesis();
       let release!: () => void;
