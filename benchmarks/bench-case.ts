@@ -1,0 +1,266 @@
+/**
+ * One measured benchmark case, run in a fresh process by benchmarks/run.ts so that peak
+ * RSS and CPU belong to this case alone:
+ *
+ *   node --import tsx benchmarks/bench-case.ts --mode raw|writer --endpoint URL \
+ *     --size 100 --count 200000 [--warmup 20000] [--max-in-flight 8] [--linger-ms 50] [--max-buffered 10000] [--rate 20000]
+ *
+ * `raw` is the baseline: the AWS SDK's PutRecords in a loop, 500 entries per request,
+ * `maxInFlight` requests at a time. `writer` pipes the same Buffers through
+ * createKinesisWritable with default options (unless overridden). Both use the client of
+ * lib/client.ts, so the HTTP handler is identical. A warm-up of the same mode runs first
+ * (JIT, lazy SDK initialisation), then the measured run with a new client. `--rate`
+ * (writer only) paces the source to that many records/s instead of as fast as the
+ * writer takes them, to show what lingerMs does to batch sizes. Prints one JSON line
+ * (CaseResult) to stdout.
+ */
+import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKinesisClient } from '../lib/client.js';
+import { LIMITS, WRITABLE_DEFAULTS } from '../lib/limits.js';
+import { randomPartitionKey } from '../lib/writable/partition-key.js';
+import { createKinesisWritable, type KinesisWritableOptions } from '../lib/writable/kinesis-writable.js';
+
+export type Mode = 'raw' | 'writer';
+
+/** What one case reports. */
+export interface CaseResult {
+  mode: Mode;
+  recordBytes: number;
+  records: number;
+  wallMs: number;
+  recordsPerSec: number;
+  /** Client process CPU (user + system) over the measured run, in µs. */
+  cpuUs: number;
+  cpuUsPerRecord: number;
+  /** Highest RSS sampled every 50 ms during the measured run, in MiB. */
+  peakRssMiB: number;
+  /** RSS just before the measured run, in MiB. */
+  startRssMiB: number;
+  /** PutRecords requests sent (including retries). */
+  requests: number;
+  /** Entries sent again after a failure. */
+  retries: number;
+  /** Bytes acknowledged: data + partition keys. */
+  bytes: number;
+  options: { maxInFlight: number; lingerMs: number | null; maxBufferedRecords: number | null; rate: number | null };
+}
+
+const STREAM_NAME = 'bench';
+const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+const REGION = 'us-east-1';
+/** Distinct pre-built payloads, cycled; a power of two. */
+const RING_SIZE = 1024;
+const MiB = 1024 * 1024;
+
+/** A ring of pre-built Buffers with seeded pseudo-random content, identical in every process. */
+export function buildPayloads(recordBytes: number): Buffer[] {
+  let state = 0x9e3779b9;
+  const pool = Buffer.allocUnsafe(RING_SIZE * recordBytes);
+  for (let i = 0; i < pool.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    pool[i] = state & 0xff;
+  }
+  return Array.from({ length: RING_SIZE }, (_, i) => pool.subarray(i * recordBytes, (i + 1) * recordBytes));
+}
+
+interface RunOutcome {
+  requests: number;
+  retries: number;
+  stored: number;
+  bytes: number;
+}
+
+/** The baseline: PutRecords of up to 500 entries, `concurrency` requests at a time, failed entries re-sent. */
+async function runRaw(client: KinesisClient, payloads: Buffer[], count: number, concurrency: number): Promise<RunOutcome> {
+  const batchSize = LIMITS.putRecordsMaxEntries;
+  const mask = payloads.length - 1;
+  const outcome: RunOutcome = { requests: 0, retries: 0, stored: 0, bytes: 0 };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const start = next;
+      const end = Math.min(count, start + batchSize);
+      next = end;
+      let entries: PutRecordsRequestEntry[] = new Array<PutRecordsRequestEntry>(end - start);
+      for (let i = start; i < end; i++) entries[i - start] = { Data: payloads[i & mask], PartitionKey: randomPartitionKey() };
+      for (let attempt = 1; entries.length > 0; attempt++) {
+        const output = await client.send(new PutRecordsCommand({ StreamName: STREAM_NAME, Records: entries }));
+        outcome.requests++;
+        const failed = output.FailedRecordCount ? entries.filter((_, i) => output.Records?.[i]?.ErrorCode !== undefined) : [];
+        const stored = entries.length - failed.length;
+        outcome.stored += stored;
+        if (failed.length === 0) {
+          for (const entry of entries) outcome.bytes += (entry.Data as Uint8Array).byteLength + (entry.PartitionKey as string).length;
+        } else {
+          const failedSet = new Set(failed);
+          for (const entry of entries) {
+            if (!failedSet.has(entry)) outcome.bytes += (entry.Data as Uint8Array).byteLength + (entry.PartitionKey as string).length;
+          }
+          outcome.retries += failed.length;
+          if (attempt >= 50) throw new Error(`raw: ${failed.length} entries still failing after ${attempt} attempts`);
+          await sleep(Math.min(1000, 10 * attempt));
+        }
+        entries = failed;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return outcome;
+}
+
+/** Source ticks of a paced run. */
+const PACE_TICK_MS = 10;
+
+async function runWriter(
+  endpoint: string,
+  payloads: Buffer[],
+  count: number,
+  overrides: Partial<KinesisWritableOptions<Buffer>>,
+  rate: number | undefined,
+): Promise<RunOutcome> {
+  const mask = payloads.length - 1;
+  function* items(): Generator<Buffer> {
+    for (let i = 0; i < count; i++) yield payloads[i & mask];
+  }
+  async function* pacedItems(perSecond: number): AsyncGenerator<Buffer> {
+    const perTick = Math.max(1, Math.round((perSecond * PACE_TICK_MS) / 1000));
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      if (i % perTick === 0) {
+        const due = start + (i / perTick) * PACE_TICK_MS;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      yield payloads[i & mask];
+    }
+  }
+  const writer = createKinesisWritable<Buffer>({ streamName: STREAM_NAME, endpoint, region: REGION, credentials: CREDENTIALS, ...overrides });
+  await pipeline(Readable.from(rate === undefined ? items() : pacedItems(rate)), writer);
+  const stats = writer.stats();
+  if (stats.failed !== 0) throw new Error(`writer: ${stats.failed} record(s) failed`);
+  return { requests: stats.requests, retries: stats.retries, stored: stats.recordsWritten, bytes: stats.bytesWritten };
+}
+
+/** Runs one mode once with a new client (the writer creates and destroys its own). */
+async function runOnce(
+  mode: Mode,
+  endpoint: string,
+  payloads: Buffer[],
+  count: number,
+  maxInFlight: number,
+  overrides: Partial<KinesisWritableOptions<Buffer>>,
+  rate?: number,
+): Promise<RunOutcome> {
+  if (mode === 'writer') return runWriter(endpoint, payloads, count, overrides, rate);
+  if (rate !== undefined) throw new Error('--rate is for the writer only');
+  const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS });
+  try {
+    return await runRaw(client, payloads, count, maxInFlight);
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function runCase(options: {
+  mode: Mode;
+  endpoint: string;
+  recordBytes: number;
+  count: number;
+  warmup: number;
+  maxInFlight?: number;
+  lingerMs?: number;
+  maxBufferedRecords?: number;
+  rate?: number;
+}): Promise<CaseResult> {
+  const { mode, endpoint, recordBytes, count } = options;
+  const maxInFlight = options.maxInFlight ?? WRITABLE_DEFAULTS.maxInFlight;
+  const overrides: Partial<KinesisWritableOptions<Buffer>> = {};
+  if (options.maxInFlight !== undefined) overrides.maxInFlight = options.maxInFlight;
+  if (options.lingerMs !== undefined) overrides.lingerMs = options.lingerMs;
+  if (options.maxBufferedRecords !== undefined) overrides.maxBufferedRecords = options.maxBufferedRecords;
+  const payloads = buildPayloads(recordBytes);
+
+  if (options.warmup > 0) await runOnce(mode, endpoint, payloads, options.warmup, maxInFlight, overrides);
+  // Let the warm-up's sockets close and its garbage settle before measuring.
+  await sleep(50);
+
+  const startRss = process.memoryUsage.rss();
+  let peakRss = startRss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 50);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const outcome = await runOnce(mode, endpoint, payloads, count, maxInFlight, overrides, options.rate);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+
+  if (outcome.stored !== count) throw new Error(`${mode}: ${outcome.stored} record(s) acknowledged, expected ${count}`);
+  const cpuUs = cpu.user + cpu.system;
+  return {
+    mode,
+    recordBytes,
+    records: count,
+    wallMs,
+    recordsPerSec: count / (wallMs / 1000),
+    cpuUs,
+    cpuUsPerRecord: cpuUs / count,
+    peakRssMiB: peakRss / MiB,
+    startRssMiB: startRss / MiB,
+    requests: outcome.requests,
+    retries: outcome.retries,
+    bytes: outcome.bytes,
+    options: {
+      maxInFlight,
+      lingerMs: mode === 'writer' ? (options.lingerMs ?? WRITABLE_DEFAULTS.lingerMs) : null,
+      maxBufferedRecords: mode === 'writer' ? (options.maxBufferedRecords ?? WRITABLE_DEFAULTS.maxBufferedRecords) : null,
+      rate: options.rate ?? null,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string' },
+      endpoint: { type: 'string' },
+      size: { type: 'string', default: '100' },
+      count: { type: 'string', default: '100000' },
+      warmup: { type: 'string', default: '20000' },
+      'max-in-flight': { type: 'string' },
+      'linger-ms': { type: 'string' },
+      'max-buffered': { type: 'string' },
+      rate: { type: 'string' },
+    },
+  });
+  if (values.mode !== 'raw' && values.mode !== 'writer') throw new Error('--mode must be raw or writer');
+  if (values.endpoint === undefined) throw new Error('--endpoint is required');
+  const result = await runCase({
+    mode: values.mode,
+    endpoint: values.endpoint,
+    recordBytes: Number(values.size),
+    count: Number(values.count),
+    warmup: Number(values.warmup),
+    maxInFlight: values['max-in-flight'] === undefined ? undefined : Number(values['max-in-flight']),
+    lingerMs: values['linger-ms'] === undefined ? undefined : Number(values['linger-ms']),
+    maxBufferedRecords: values['max-buffered'] === undefined ? undefined : Number(values['max-buffered']),
+    rate: values.rate === undefined ? undefined : Number(values.rate),
+  });
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * The writer's own cost per record, without the SDK, HTTP or the stub server:
+ *
+ *   npx tsx benchmarks/overhead.ts [--count 200000] [--reps 5] [--json]
+ *
+ * Both sides talk to a fake client whose `send` answers at once, so what remains is the
+ * work each side does per record: the raw loop builds `{ Data, PartitionKey }` entries
+ * (with the writer's randomPartitionKey) in batches of 500, 8 at a time; the writer goes
+ * through `pipeline(Readable.from(...), createKinesisWritable(...))` with default options.
+ * "writer − raw" is the overhead the writer adds on top of the SDK's own cost, measured
+ * far more steadily than the end-to-end benchmark can on a busy machine. "keys" is the
+ * cost of randomPartitionKey alone, which both sides pay.
+ */
+import type { KinesisClient, PutRecordsCommand, PutRecordsOutput, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { LIMITS, WRITABLE_DEFAULTS } from '../lib/limits.js';
+import { randomPartitionKey } from '../lib/writable/partition-key.js';
+import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
+import { buildPayloads } from './bench-case.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200000' },
+    reps: { type: 'string', default: '5' },
+    size: { type: 'string', default: '100' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const count = Number(values.count);
+const reps = Number(values.reps);
+const payloads = buildPayloads(Number(values.size));
+const mask = payloads.length - 1;
+
+/** Answers every PutRecords at once, every entry stored. */
+const fakeClient = {
+  async send(command: PutRecordsCommand): Promise<PutRecordsOutput> {
+    const records = command.input.Records ?? [];
+    return { FailedRecordCount: 0, Records: records.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })) };
+  },
+  destroy(): void {},
+} as unknown as KinesisClient;
+
+async function raw(n: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const start = next;
+      const end = Math.min(n, start + LIMITS.putRecordsMaxEntries);
+      next = end;
+      const entries = new Array<PutRecordsRequestEntry>(end - start);
+      for (let i = start; i < end; i++) entries[i - start] = { Data: payloads[i & mask], PartitionKey: randomPartitionKey() };
+      await fakeClient.send({ input: { StreamName: 'bench', Records: entries } } as PutRecordsCommand);
+    }
+  };
+  await Promise.all(Array.from({ length: WRITABLE_DEFAULTS.maxInFlight }, worker));
+}
+
+async function writer(n: number): Promise<void> {
+  function* items(): Generator<Buffer> {
+    for (let i = 0; i < n; i++) yield payloads[i & mask];
+  }
+  const w = createKinesisWritable<Buffer>({ streamName: 'bench', client: fakeClient });
+  await pipeline(Readable.from(items()), w);
+  if (w.stats().recordsWritten !== n) throw new Error(`writer acknowledged ${w.stats().recordsWritten} of ${n}`);
+}
+
+async function keys(n: number): Promise<void> {
+  let length = 0;
+  for (let i = 0; i < n; i++) length += randomPartitionKey().length;
+  if (length !== n * 10) throw new Error('unexpected key length');
+}
+
+/** Median µs per record over `reps` runs, after a warm-up run. */
+async function measure(fn: (n: number) => Promise<void>): Promise<{ median: number; min: number }> {
+  await fn(count);
+  const perRecord: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const cpu0 = process.cpuUsage();
+    await fn(count);
+    const cpu = process.cpuUsage(cpu0);
+    perRecord.push((cpu.user + cpu.system) / count);
+  }
+  perRecord.sort((a, b) => a - b);
+  return { median: perRecord[perRecord.length >> 1], min: perRecord[0] };
+}
+
+const result = { keys: await measure(keys), raw: await measure(raw), writer: await measure(writer) };
+const overhead = { median: result.writer.median - result.raw.median, min: result.writer.min - result.raw.min };
+if (values.json === true) {
+  process.stdout.write(JSON.stringify({ count, reps, ...result, overhead }) + '\n');
+} else {
+  const f = (s: { median: number; min: number }) => `${s.median.toFixed(3)} µs/record (min ${s.min.toFixed(3)})`;
+  process.stdout.write(
+    `randomPartitionKey only: ${f(result.keys)}\nraw loop, fake client:   ${f(result.raw)}\n` +
+      `writer, fake client:     ${f(result.writer)}\nwriter − raw:            ${f(overhead)}\n`,
+  );
+}
