@@ -54,6 +54,10 @@ export const WRITABLE_DEFAULTS = {
   maxBufferedRecords: 10000,
   preserveOrder: false,
   failOnError: true,
+  /** Largest KPL aggregate (data + partition key), like the KPL's AggregationMaxSize. */
+  aggregationMaxBytes: 51200,
+  /** maxBufferedRecords with aggregation: one request carries up to ~100 aggregates of ~400 records. */
+  maxBufferedRecordsAggregated: 100000,
 } as const;
 
 /** Retry defaults (full-jitter exponential backoff, per record or request). */

@@ -1,0 +1,89 @@
+/**
+ * The few protobuf wire-format pieces the KPL aggregated record format needs: varints
+ * and length-delimited fields. Hand-written so an aggregate is encoded straight into
+ * one buffer, with no per-record allocation.
+ */
+
+/** Bytes of `value` (a non-negative integer below 2^53) as a varint. */
+export function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+/** Writes `value` as a varint at `offset`; returns the offset after it. */
+export function writeVarint(buffer: Uint8Array, offset: number, value: number): number {
+  while (value >= 0x80) {
+    buffer[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buffer[offset++] = value;
+  return offset;
+}
+
+/** A cursor over protobuf bytes. Throws on truncated or malformed input. */
+export class ProtobufReader {
+  offset: number;
+
+  constructor(
+    readonly buffer: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.offset = start;
+  }
+
+  get done(): boolean {
+    return this.offset >= this.end;
+  }
+
+  varint(): number {
+    let result = 0;
+    let multiplier = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.offset >= this.end) throw new Error('truncated varint');
+      const byte = this.buffer[this.offset++];
+      result += (byte & 0x7f) * multiplier;
+      if (byte < 0x80) {
+        if (result > Number.MAX_SAFE_INTEGER) throw new Error('varint too large');
+        return result;
+      }
+      multiplier *= 128;
+    }
+    throw new Error('varint too long');
+  }
+
+  /** Start and end of a length-delimited field's content; moves past it. */
+  delimited(): [number, number] {
+    const length = this.varint();
+    const start = this.offset;
+    const end = start + length;
+    if (end > this.end) throw new Error('truncated field');
+    this.offset = end;
+    return [start, end];
+  }
+
+  /** Skips a field of `wireType` whose tag was just read. */
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.offset += 8;
+        break;
+      case 2:
+        this.delimited();
+        return;
+      case 5:
+        this.offset += 4;
+        break;
+      default:
+        throw new Error(`unsupported wire type ${wireType}`);
+    }
+    if (this.offset > this.end) throw new Error('truncated field');
+  }
+}
