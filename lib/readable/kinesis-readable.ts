@@ -9,12 +9,13 @@
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
 import { Readable } from 'node:stream';
 import { MemoryCheckpointStore } from '../checkpoint/memory-store.js';
-import { SHARD_END, compareCheckpoints, compareSequenceNumbers, type Checkpoint, type CheckpointStore } from '../checkpoint/store.js';
+import { SHARD_END, compareCheckpoints, type Checkpoint, type CheckpointStore } from '../checkpoint/store.js';
 import { resolveClient, type ClientOptions } from '../client.js';
 import { AbortError, CheckpointError, KinesisStreamsError, ValidationError, describeError } from '../errors.js';
 import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
-import { describeValue, nonEmptyString, positiveInteger } from '../options.js';
+import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '../options.js';
+import { decimalToHashKey } from '../aggregation/hash-key.js';
 import { RetryPolicy, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
 import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
 import { ShardReader, classifyReadError, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
@@ -42,6 +43,8 @@ export interface KinesisReadableOptions<T = Buffer> extends ClientOptions {
   highWaterMark?: number;
   /** How to decode record data. Default 'buffer'. */
   decode?: DecodeOption<T>;
+  /** Split KPL aggregated records into their user records. Default true. */
+  deaggregate?: boolean;
   /** Retries of failed requests (consecutive failures per shard). */
   retry?: RetryOptions;
   /** Aborting destroys the stream with an AbortError. */
@@ -66,6 +69,10 @@ export interface ReadableStats {
   recordsRead: number;
   /** Bytes of record data pushed to the consumer. */
   bytesRead: number;
+  /** Sub-records of KPL aggregates dropped because their hash key lies outside the shard (as the KCL does). */
+  subRecordsDropped: number;
+  /** Records with the KPL magic that failed their checksum or parse, delivered whole. */
+  corruptAggregates: number;
   shards: ShardStats[];
 }
 
@@ -99,8 +106,9 @@ interface ShardState<T> {
   position: number;
   batchPushed: (() => void) | undefined;
   batchAborted: ((error: Error) => void) | undefined;
-  lastPushed: string | undefined;
-  lastConsumed: string | undefined;
+  /** Position of the last record pushed, and of the last one the consumer has read out. */
+  lastPushed: Checkpoint | undefined;
+  lastConsumed: Checkpoint | undefined;
   ended: boolean;
   millisBehindLatest: number | undefined;
   /** Durable checkpoint. */
@@ -133,6 +141,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private readonly pollIntervalMs: number;
   private readonly discoveryIntervalMs: number;
   private readonly decode: Decoder<T>;
+  private readonly deaggregate: boolean;
   private readonly retryPolicy: RetryPolicy;
   private readonly abortController = new AbortController();
   private readonly streams = new Map<string, StreamState>();
@@ -145,10 +154,12 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private flowWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   /** Shards of pushed records the consumer may not have read yet, in push order. */
   private pushLog: Array<ShardState<T>> = [];
-  private pushLogSequences: string[] = [];
+  private pushLogRecords: Array<KinesisRecord<T>> = [];
   private pushLogHead = 0;
   private recordsRead = 0;
   private bytesRead = 0;
+  private subRecordsDropped = 0;
+  private corruptAggregates = 0;
   private discoveryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KinesisReadableOptions<T>) {
@@ -163,6 +174,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.pollIntervalMs = resolved.pollIntervalMs;
     this.discoveryIntervalMs = resolved.shardDiscoveryIntervalMs;
     this.decode = resolved.decode;
+    this.deaggregate = resolved.deaggregate;
     this.retryPolicy = resolved.retryPolicy;
     const startTime = new Date();
     for (const streamName of resolved.streamNames) {
@@ -195,12 +207,14 @@ export class KinesisReadable<T = Buffer> extends Readable {
     return {
       recordsRead: this.recordsRead,
       bytesRead: this.bytesRead,
+      subRecordsDropped: this.subRecordsDropped,
+      corruptAggregates: this.corruptAggregates,
       shards: [...this.shards.values()].map((s) => ({
         streamName: s.streamName,
         shardId: s.shardId,
         state: s.phase,
         millisBehindLatest: s.millisBehindLatest,
-        lastSequenceNumber: s.lastPushed,
+        lastSequenceNumber: s.lastPushed?.sequenceNumber,
         checkpoint: s.checkpoint === undefined ? undefined : { ...s.checkpoint },
       })),
     };
@@ -287,6 +301,10 @@ export class KinesisReadable<T = Buffer> extends Readable {
         const parentShardIds = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined);
         const entry: ListedShard = { shardId, parentShardIds, closed: shard.SequenceNumberRange?.EndingSequenceNumber !== undefined };
         if (checkpoint !== undefined) entry.checkpoint = checkpoint;
+        const range = shard.HashKeyRange;
+        if (range?.StartingHashKey !== undefined && range.EndingHashKey !== undefined) {
+          entry.hashKeyRange = { start: range.StartingHashKey, end: range.EndingHashKey };
+        }
         return entry;
       }),
     );
@@ -325,13 +343,19 @@ export class KinesisReadable<T = Buffer> extends Readable {
   }
 
   private startReady(stream: StreamState): void {
-    for (const { shardId, position, checkpoint } of stream.tracker.takeReady()) {
+    for (const { shardId, shard: listed, position, checkpoint } of stream.tracker.takeReady()) {
       const key = shardKey(stream.streamName, shardId);
       const shard = this.shards.get(key) ?? this.newShardState(stream.streamName, shardId, 'reading', checkpoint);
       shard.phase = 'reading';
       this.shards.set(key, shard);
       log('start %s/%s at %s', stream.streamName, shardId, position.type);
-      const reader = new ShardReader<T>(this.hostFor(shard), stream.streamName, shardId, position);
+      // Only shards born of a reshard can hold aggregates written with a stale shard map.
+      const range = listed.hashKeyRange;
+      const filterRange =
+        this.deaggregate && listed.parentShardIds.length > 0 && range !== undefined
+          ? { start: decimalToHashKey(range.start), end: decimalToHashKey(range.end) }
+          : undefined;
+      const reader = new ShardReader<T>(this.hostFor(shard), { streamName: stream.streamName, shardId, filterRange }, position);
       reader.run().then(
         () => this.onShardEnd(stream, shard),
         (error: unknown) => this.fail(error),
@@ -366,7 +390,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     stream.tracker.finish(shard.shardId);
     this.emit('shardEnd', { streamName: shard.streamName, shardId: shard.shardId } satisfies ShardEndEvent);
     // Nothing of it left to checkpoint: mark it done so a restart does not read it again.
-    if (shard.lastPushed === undefined || (shard.target !== undefined && compareSequence(shard.target, shard.lastPushed) >= 0)) {
+    if (shard.lastPushed === undefined || (shard.target !== undefined && compareCheckpoints(shard.target, shard.lastPushed) >= 0)) {
       this.storeCheckpoint(shard, { sequenceNumber: SHARD_END }).catch((error: unknown) => this.fail(error));
     }
     this.startReady(stream);
@@ -384,6 +408,11 @@ export class KinesisReadable<T = Buffer> extends Readable {
       pollIntervalMs: this.pollIntervalMs,
       retryPolicy: this.retryPolicy,
       signal: this.abortController.signal,
+      deaggregate: this.deaggregate,
+      countAggregation: (dropped, corrupt) => {
+        this.subRecordsDropped += dropped;
+        this.corruptAggregates += corrupt;
+      },
       deliver: (records, bytes) => this.accept(shard, records, bytes),
       whenFlowing: () => this.whenFlowing(),
       started: (position) => {
@@ -424,9 +453,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
         if (this.turn >= this.ready.length) this.turn = 0;
         const shard = this.ready[this.turn];
         const record = shard.batch[shard.position++];
-        shard.lastPushed = record.sequenceNumber;
+        shard.lastPushed = positionOf(record);
         this.pushLog.push(shard);
-        this.pushLogSequences.push(record.sequenceNumber);
+        this.pushLogRecords.push(record);
         this.recordsRead++;
         if (shard.position === shard.batch.length) {
           this.bytesRead += shard.batchBytes;
@@ -453,11 +482,11 @@ export class KinesisReadable<T = Buffer> extends Readable {
     const unread = this.readableLength;
     const consumedUpTo = this.pushLog.length - unread;
     for (; this.pushLogHead < consumedUpTo; this.pushLogHead++) {
-      this.pushLog[this.pushLogHead].lastConsumed = this.pushLogSequences[this.pushLogHead];
+      this.pushLog[this.pushLogHead].lastConsumed = positionOf(this.pushLogRecords[this.pushLogHead]);
     }
     if (this.pushLogHead > 1024 && this.pushLogHead * 2 > this.pushLog.length) {
       this.pushLog = this.pushLog.slice(this.pushLogHead);
-      this.pushLogSequences = this.pushLogSequences.slice(this.pushLogHead);
+      this.pushLogRecords = this.pushLogRecords.slice(this.pushLogHead);
       this.pushLogHead = 0;
     }
   }
@@ -483,20 +512,21 @@ export class KinesisReadable<T = Buffer> extends Readable {
       if (shard === undefined) {
         throw new ValidationError('record', `shard ${String(record.streamName)}/${String(record.shardId)} is not read by this reader`);
       }
-      if (shard.lastPushed === undefined || compareSequenceNumbers(record.sequenceNumber, shard.lastPushed) > 0) {
+      const position = positionOf(record);
+      if (shard.lastPushed === undefined || compareCheckpoints(position, shard.lastPushed) > 0) {
         throw new ValidationError('record', `record ${record.sequenceNumber} of ${shard.streamName}/${shard.shardId} was not delivered by this reader`);
       }
-      const checkpoint = this.checkpointFor(shard, record.sequenceNumber);
+      const checkpoint = this.checkpointFor(shard, position);
       const previous = targets.get(shard);
       if (previous === undefined || compareCheckpoints(checkpoint, previous) > 0) targets.set(shard, checkpoint);
     }
     return targets;
   }
 
-  /** The checkpoint for "done up to sequenceNumber": SHARD_END when that is the last record of a finished shard. */
-  private checkpointFor(shard: ShardState<T>, sequenceNumber: string): Checkpoint {
-    if (shard.ended && shard.lastPushed === sequenceNumber) return { sequenceNumber: SHARD_END };
-    return { sequenceNumber };
+  /** The checkpoint for "done up to position": SHARD_END when that is the last record of a finished shard. */
+  private checkpointFor(shard: ShardState<T>, position: Checkpoint): Checkpoint {
+    if (shard.ended && shard.lastPushed !== undefined && compareCheckpoints(position, shard.lastPushed) === 0) return { sequenceNumber: SHARD_END };
+    return position;
   }
 
   private storeCheckpoint(shard: ShardState<T>, checkpoint: Checkpoint): Promise<void> {
@@ -532,8 +562,11 @@ export class KinesisReadable<T = Buffer> extends Readable {
   }
 }
 
-function compareSequence(checkpoint: Checkpoint, sequenceNumber: string): number {
-  return compareCheckpoints(checkpoint, { sequenceNumber });
+/** A record's position in its shard: its sequence number, and sub-sequence inside an aggregate. */
+function positionOf(record: KinesisRecord<unknown>): Checkpoint {
+  return record.subSequenceNumber === undefined
+    ? { sequenceNumber: record.sequenceNumber }
+    : { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber };
 }
 
 function shardKey(streamName: string, shardId: string): string {
@@ -564,6 +597,7 @@ interface ResolvedReadableOptions<T> {
   shardDiscoveryIntervalMs: number;
   highWaterMark: number;
   decode: Decoder<T>;
+  deaggregate: boolean;
   retryPolicy: RetryPolicy;
 }
 
@@ -596,6 +630,7 @@ function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadable
     shardDiscoveryIntervalMs: positiveInteger(options.shardDiscoveryIntervalMs ?? d.shardDiscoveryIntervalMs, 'shardDiscoveryIntervalMs'),
     highWaterMark: positiveInteger(options.highWaterMark ?? d.highWaterMark, 'highWaterMark'),
     decode: createDecoder(options.decode),
+    deaggregate: booleanOption(options.deaggregate ?? true, 'deaggregate'),
     retryPolicy: new RetryPolicy(options.retry),
   };
 }

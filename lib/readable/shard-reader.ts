@@ -13,6 +13,8 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
+import { deaggregateRecord } from '../aggregation/deaggregate.js';
+import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.js';
 import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
@@ -46,6 +48,8 @@ export interface ShardReaderHost<T> {
   readonly pollIntervalMs: number;
   readonly retryPolicy: RetryPolicy;
   readonly signal: AbortSignal;
+  /** Split KPL aggregated records into their user records. */
+  readonly deaggregate: boolean;
   /** Resolves when every record of the batch has been pushed to the consumer. */
   deliver(records: KinesisRecord<T>[], rawBytes: number): Promise<void>;
   /** Resolves when the consumer is not applying backpressure. */
@@ -55,6 +59,16 @@ export interface ShardReaderHost<T> {
   /** Called after each GetRecords answer. */
   observe(millisBehindLatest: number | undefined): void;
   retry(event: RetryEvent): void;
+  /** Sub-records dropped as belonging to another shard, and aggregates delivered whole as corrupt. */
+  countAggregation(dropped: number, corrupt: number): void;
+}
+
+/** What a shard reader knows of its shard. */
+export interface ShardInfo {
+  streamName: string;
+  shardId: string;
+  /** Set for shards created by resharding: sub-records outside it are dropped, as the KCL does. */
+  filterRange: HashKeyRange | undefined;
 }
 
 /** How a shard read ended. */
@@ -71,13 +85,24 @@ export class ShardReader<T> {
   private failures = 0;
   /** When LATEST was asked: a renewed iterator must not skip what came since. */
   private firstIteratorAt: Date | undefined;
+  /** Resuming inside an aggregate: sub-records of this record up to `subSequenceNumber` are done. */
+  private skipThrough: { sequenceNumber: string; subSequenceNumber: number } | undefined;
+  readonly streamName: string;
+  readonly shardId: string;
+  private readonly filterRange: HashKeyRange | undefined;
 
   constructor(
     private readonly host: ShardReaderHost<T>,
-    readonly streamName: string,
-    readonly shardId: string,
+    shard: ShardInfo,
     private readonly position: StartPosition,
-  ) {}
+  ) {
+    this.streamName = shard.streamName;
+    this.shardId = shard.shardId;
+    this.filterRange = shard.filterRange;
+    if (position.type === 'AFTER_SEQUENCE_NUMBER' && position.subSequenceNumber !== undefined) {
+      this.skipThrough = { sequenceNumber: position.sequenceNumber, subSequenceNumber: position.subSequenceNumber };
+    }
+  }
 
   /** Reads the shard to its end. Rejects with the error that should stop the stream, or AbortError. */
   async run(): Promise<ShardEnd> {
@@ -108,7 +133,7 @@ export class ShardReader<T> {
       if (raw.length > 0) {
         const { records, bytes } = this.toRecords(raw, output.MillisBehindLatest);
         this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
-        await this.host.deliver(records, bytes);
+        if (records.length > 0) await this.host.deliver(records, bytes);
       }
       if (output.NextShardIterator === undefined || output.NextShardIterator === null) {
         log('%s/%s: SHARD_END', this.streamName, this.shardId);
@@ -121,27 +146,61 @@ export class ShardReader<T> {
   }
 
   private toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
-    const records: KinesisRecord<T>[] = new Array(raw.length);
+    const records: KinesisRecord<T>[] = [];
     let bytes = 0;
-    for (let i = 0; i < raw.length; i++) {
-      const r = raw[i];
+    let dropped = 0;
+    let corrupt = 0;
+    for (const r of raw) {
       const bytesIn = r.Data ?? new Uint8Array();
       const data = Buffer.from(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
-      bytes += data.byteLength;
       const sequenceNumber = r.SequenceNumber ?? '';
       const partitionKey = r.PartitionKey ?? '';
-      const record: KinesisRecord<T> = {
-        data: this.host.decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey }),
-        partitionKey,
-        sequenceNumber,
-        approximateArrivalTimestamp: r.ApproximateArrivalTimestamp ?? new Date(0),
-        streamName: this.streamName,
-        shardId: this.shardId,
-      };
-      if (millisBehindLatest !== undefined) record.millisBehindLatest = millisBehindLatest;
-      records[i] = record;
+      const arrival = r.ApproximateArrivalTimestamp ?? new Date(0);
+      let skipUpTo = -1;
+      if (this.skipThrough !== undefined) {
+        if (this.skipThrough.sequenceNumber === sequenceNumber) skipUpTo = this.skipThrough.subSequenceNumber;
+        this.skipThrough = undefined;
+      }
+      const result = this.host.deaggregate ? deaggregateRecord(data) : undefined;
+      if (result?.kind === 'aggregate') {
+        const subRecords = result.records;
+        for (let i = skipUpTo + 1; i < subRecords.length; i++) {
+          const sub = subRecords[i];
+          if (this.filterRange !== undefined && !inRange(hashKeyOf(sub.partitionKey, sub.explicitHashKey), this.filterRange)) {
+            dropped++;
+            continue;
+          }
+          bytes += sub.data.byteLength;
+          const record = this.record(sub.data, sub.partitionKey, sequenceNumber, arrival, millisBehindLatest);
+          record.subSequenceNumber = i;
+          if (sub.explicitHashKey !== undefined) record.explicitHashKey = sub.explicitHashKey;
+          records.push(record);
+        }
+        continue;
+      }
+      if (skipUpTo >= 0) continue; // a whole record that was checkpointed
+      if (result?.kind === 'corrupt') {
+        corrupt++;
+        log('%s/%s: record %s has the KPL magic but is corrupt (%s): delivered whole', this.streamName, this.shardId, sequenceNumber, result.reason);
+      }
+      bytes += data.byteLength;
+      records.push(this.record(data, partitionKey, sequenceNumber, arrival, millisBehindLatest));
     }
+    if (dropped > 0 || corrupt > 0) this.host.countAggregation(dropped, corrupt);
     return { records, bytes };
+  }
+
+  private record(data: Buffer, partitionKey: string, sequenceNumber: string, arrival: Date, millisBehindLatest: number | undefined): KinesisRecord<T> {
+    const record: KinesisRecord<T> = {
+      data: this.host.decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey }),
+      partitionKey,
+      sequenceNumber,
+      approximateArrivalTimestamp: arrival,
+      streamName: this.streamName,
+      shardId: this.shardId,
+    };
+    if (millisBehindLatest !== undefined) record.millisBehindLatest = millisBehindLatest;
+    return record;
   }
 
   /** Where to continue after an expired iterator: after the last delivered record. */
@@ -161,7 +220,11 @@ export class ShardReader<T> {
       ShardId: this.shardId,
       ShardIteratorType: position.type,
     };
-    if (position.type === 'AFTER_SEQUENCE_NUMBER') input.StartingSequenceNumber = position.sequenceNumber;
+    if (position.type === 'AFTER_SEQUENCE_NUMBER') {
+      input.StartingSequenceNumber = position.sequenceNumber;
+      // Inside an aggregate: read the record again and skip its finished sub-records.
+      if (position.subSequenceNumber !== undefined) input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
+    }
     if (position.type === 'AT_TIMESTAMP') input.Timestamp = position.timestamp;
     for (;;) {
       try {

@@ -23,11 +23,14 @@ export interface ListedShard {
   /** True when the shard has an ending sequence number (split or merged away). */
   closed: boolean;
   checkpoint?: Checkpoint;
+  /** HashKeyRange as decimal strings. */
+  hashKeyRange?: { start: string; end: string };
 }
 
 /** A shard that may start now. */
 export interface ReadyShard {
   shardId: string;
+  shard: ListedShard;
   position: StartPosition;
   /** Its stored checkpoint, if any. */
   checkpoint: Checkpoint | undefined;
@@ -86,7 +89,7 @@ export class ShardTracker {
       // Parents no longer listed (past retention) cannot hold records to wait for.
       if (parents.some((parent) => parent.phase !== 'finished')) continue;
       node.phase = 'reading';
-      ready.push({ shardId: node.shard.shardId, position: this.positionOf(node, parents), checkpoint: node.shard.checkpoint });
+      ready.push({ shardId: node.shard.shardId, shard: node.shard, position: this.positionOf(node, parents), checkpoint: node.shard.checkpoint });
     }
     return ready;
   }

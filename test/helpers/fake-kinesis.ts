@@ -71,7 +71,7 @@ export class FakeKinesis {
   }
 
   /** Appends a record to a simulated shard and returns its sequence number. */
-  append(stream: string, shardId: string, data: string, partitionKey = 'pk'): string {
+  append(stream: string, shardId: string, data: string | Uint8Array, partitionKey = 'pk'): string {
     const shard = this.shard(stream, shardId);
     if (shard.closed) throw new Error(`${shardId} is closed`);
     const sequenceNumber = String(this.nextSequence++);
@@ -115,7 +115,7 @@ export class FakeKinesis {
           Shards: shards.map((s): Shard => {
             const shard: Shard = {
               ShardId: s.shardId,
-              HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+              HashKeyRange: { StartingHashKey: s.hashKeyRange[0], EndingHashKey: s.hashKeyRange[1] },
               SequenceNumberRange: { StartingSequenceNumber: '0', EndingSequenceNumber: s.closed ? '9' : undefined },
             };
             if (s.parentShardId !== undefined) shard.ParentShardId = s.parentShardId;
@@ -134,8 +134,10 @@ export class FakeKinesis {
           index = shard.records.findIndex((r) => (r.ApproximateArrivalTimestamp as Date).getTime() >= at);
           if (index < 0) index = shard.records.length;
         }
-        if (i.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') {
-          index = shard.records.findIndex((r) => BigInt(r.SequenceNumber ?? '0') > BigInt(i.StartingSequenceNumber ?? '0'));
+        if (i.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' || i.ShardIteratorType === 'AT_SEQUENCE_NUMBER') {
+          const from = BigInt(i.StartingSequenceNumber ?? '0');
+          const after = i.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER';
+          index = shard.records.findIndex((r) => (after ? BigInt(r.SequenceNumber) > from : BigInt(r.SequenceNumber) >= from));
           if (index < 0) index = shard.records.length;
         }
         return { ShardIterator: this.iterator(i.StreamName ?? '', shard.shardId, index) };
@@ -222,6 +224,8 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
 export class FakeShard {
   readonly records: Array<{ SequenceNumber: string; PartitionKey: string; Data: Uint8Array; ApproximateArrivalTimestamp: Date }> = [];
   closed = false;
+  /** Decimal HashKeyRange; the whole key space unless a test narrows it. */
+  hashKeyRange: [string, string] = ['0', ((1n << 128n) - 1n).toString()];
   parentShardId: string | undefined;
   adjacentParentShardId: string | undefined;
 

@@ -15,6 +15,8 @@ import {
   type ShardStartEvent,
 } from '../../../lib/index.js';
 import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
+import { aggregate } from '../../../lib/aggregation/aggregate.js';
+import { hashKeyOf, hashKeyToDecimal } from '../../../lib/aggregation/hash-key.js';
 
 const S0 = 'shardId-000000000000';
 const S1 = 'shardId-000000000001';
@@ -314,6 +316,96 @@ describe('createKinesisReadable', () => {
     });
   });
 
+  describe('KPL de-aggregation', () => {
+    function appendAggregate(fake: FakeKinesis, shardId: string, keys: string[], prefix: string): string {
+      const [record] = aggregate(keys.map((key, i) => ({ partitionKey: key, data: Buffer.from(`${prefix}${i}`) })));
+      return fake.append('events', shardId, record.data, record.partitionKey);
+    }
+
+    it('splits aggregates into user records with subSequenceNumber, next to plain records', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.append('events', S0, 'plain-before', 'p');
+      const sequenceNumber = appendAggregate(fake, S0, ['a', 'b', 'a'], 'agg');
+      fake.append('events', S0, 'plain-after', 'p');
+      const r = reader(fake);
+      const records = await drive(clock, readN(r, 5));
+      assert.deepEqual(
+        records.map((x) => [x.data.toString(), x.partitionKey, x.subSequenceNumber]),
+        [['plain-before', 'p', undefined], ['agg0', 'a', 0], ['agg1', 'b', 1], ['agg2', 'a', 2], ['plain-after', 'p', undefined]],
+      );
+      assert.ok(records.slice(1, 4).every((x) => x.sequenceNumber === sequenceNumber));
+      r.destroy();
+    });
+
+    it('deaggregate: false yields the raw aggregated record', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      appendAggregate(fake, S0, ['a', 'b'], 'x');
+      const r = reader(fake, { deaggregate: false });
+      const [record] = await drive(clock, readN(r, 1));
+      assert.deepEqual([...record.data.subarray(0, 4)], [0xf3, 0x89, 0x9a, 0xc2]);
+      assert.equal(record.subSequenceNumber, undefined);
+      r.destroy();
+    });
+
+    it('delivers a record with the magic but a bad checksum whole, and counts it', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      const [good] = aggregate([{ partitionKey: 'a', data: Buffer.from('x') }]);
+      const bad = Buffer.from(good.data);
+      bad[bad.length - 1] ^= 0xff;
+      fake.append('events', S0, bad, 'outer');
+      fake.append('events', S0, 'next', 'k');
+      const r = reader(fake);
+      const records = await drive(clock, readN(r, 2));
+      assert.deepEqual(records[0].data, bad);
+      assert.equal(records[0].partitionKey, 'outer');
+      assert.equal(r.stats().corruptAggregates, 1);
+      r.destroy();
+    });
+
+    it('a checkpoint inside an aggregate resumes at the next sub-record, no loss, no repeat', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      appendAggregate(fake, S0, ['a', 'b', 'c', 'd'], 'first');
+      appendAggregate(fake, S0, ['e', 'f'], 'second');
+      const store = new MemoryCheckpointStore();
+      const first = reader(fake, { checkpointStore: store, highWaterMark: 1 });
+      const read = await drive(clock, readN(first, 2));
+      await first.checkpoint(read[1]);
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: read[1].sequenceNumber, subSequenceNumber: 1 });
+      first.destroy();
+      const second = reader(fake, { checkpointStore: store });
+      const rest = await drive(clock, readN(second, 4));
+      assert.deepEqual(texts(rest), ['first2', 'first3', 'second0', 'second1']);
+      const iterator = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').at(-1)?.[1] as { ShardIteratorType: string };
+      assert.equal(iterator.ShardIteratorType, 'AT_SEQUENCE_NUMBER');
+      // checkpoint() with no argument stores the sub-record position too.
+      await second.checkpoint();
+      assert.deepEqual(await store.get('events', S0), { sequenceNumber: rest[3].sequenceNumber, subSequenceNumber: 1 });
+      second.destroy();
+    });
+
+    it('in a shard born of a reshard, drops sub-records whose hash key lies outside it, as the KCL does', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fake.reshard('events', [S0], [S1, S2]);
+      const inside = 'key-inside';
+      const hash = BigInt(hashKeyToDecimal(hashKeyOf(inside)));
+      // S1 covers only [hash, hash]: every other key falls outside.
+      fake.shard('events', S1).hashKeyRange = [hash.toString(), hash.toString()];
+      fake.shard('events', S2).hashKeyRange = ['0', '0'];
+      appendAggregate(fake, S1, [inside, 'elsewhere-1', inside, 'elsewhere-2'], 'r');
+      fake.append('events', S1, 'plain', 'elsewhere-3'); // plain records are never filtered
+      const r = reader(fake);
+      const records = await drive(clock, readN(r, 3));
+      assert.deepEqual(texts(records), ['r0', 'r2', 'plain']);
+      assert.equal(r.stats().subRecordsDropped, 2);
+      r.destroy();
+    });
+  });
+
   describe('errors and retries', () => {
     it('renews an expired iterator after the last delivered record', async () => {
       const fake = new FakeKinesis();
@@ -451,6 +543,7 @@ describe('createKinesisReadable', () => {
       ['highWaterMark', { highWaterMark: 0 }],
       ['decode', { decode: 'xml' as 'json' }],
       ['mode', { mode: 'efo' as 'polling' }],
+      ['deaggregate', { deaggregate: 'yes' as unknown as boolean }],
       ['checkpointStore', { checkpointStore: {} as MemoryCheckpointStore }],
     ];
     for (const [field, options] of bad) {
