@@ -15,13 +15,17 @@ import {
   describeError,
   type FailedRecord,
 } from '../errors.js';
+import { hashKeyOf, inRange } from '../aggregation/hash-key.js';
 import { LIMITS, WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
-import { booleanOption, nonEmptyString, nonNegativeNumber, optionalFunction, positiveInteger } from '../options.js';
+import { booleanOption, describeValue, nonEmptyString, nonNegativeNumber, optionalFunction, positiveInteger } from '../options.js';
+import { AGGREGATE_FRAMING_BYTES } from '../aggregation/aggregate.js';
 import { RetryPolicy, errorCode, isRetriableEntryCode, type RetryEvent, type RetryOptions } from '../retry.js';
+import { Aggregator } from './aggregator.js';
 import { RecordQueue, type BatchLimits } from './batcher.js';
 import { validatePartitionKey } from './partition-key.js';
 import { classifyRequestError, putRecords, type PutOutcome } from './put-records.js';
+import { ShardMap } from './shard-map.js';
 import { encodeJson, toPendingRecord, type PendingRecord, type RecordData, type RecordRules } from './record.js';
 
 const log = logger('writable');
@@ -56,8 +60,12 @@ export interface KinesisWritableOptions<T = unknown> extends ClientOptions {
   retry?: RetryOptions;
   /** Error the stream when a record runs out of retries (true), or emit `failedRecords` and go on. Default true. */
   failOnError?: boolean;
-  /** KPL aggregation. Not available yet: only `false` is accepted. */
-  aggregation?: false;
+  /**
+   * KPL aggregation: pack user records into aggregated Kinesis records (the KPL/KCL
+   * format), grouped per target shard. `true` or `{ maxBytes }` (default 51200, at most
+   * maxRecordBytes). Default false.
+   */
+  aggregation?: boolean | { maxBytes?: number };
   /** Aborting destroys the stream with an AbortError. */
   signal?: AbortSignal;
 }
@@ -96,6 +104,13 @@ interface Lane<T> {
    * a request completes would find the same, so writes do not rescan the queue.
    */
   blocked: boolean;
+  /** With aggregation: the packer, the shard map it needs, and records waiting for the map. */
+  aggregator: Aggregator<T> | undefined;
+  shardMap: ShardMap | undefined;
+  loadingMap: boolean;
+  unmapped: PendingRecord<T>[];
+  /** Aggregates stored on another shard than planned, waiting for a fresh map to be checked. */
+  misplaced: PendingRecord<T>[];
 }
 
 interface AckWaiter {
@@ -124,6 +139,8 @@ export class KinesisWritable<T = unknown> extends Writable {
   private readonly maxBufferedRecords: number;
   private readonly failOnError: boolean;
   private readonly retryPolicy: RetryPolicy;
+  /** Largest aggregate (data + key) with aggregation on, else undefined. */
+  private readonly aggregateMaxBytes: number | undefined;
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly inFlightBatches = new Set<PendingRecord<T>[]>();
   private readonly abortController = new AbortController();
@@ -152,6 +169,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     this.maxBufferedRecords = resolved.maxBufferedRecords;
     this.failOnError = resolved.failOnError;
     this.retryPolicy = resolved.retryPolicy;
+    this.aggregateMaxBytes = resolved.aggregateMaxBytes;
   }
 
   /**
@@ -187,7 +205,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     this.buffered++;
     if (this.waiters.length > 0 && record.id <= this.waiters[0].target) this.firstWaiterPending++;
     const lane = this.laneFor(record.streamName);
-    lane.queue.push(record);
+    this.enqueue(lane, record);
     this.pump(lane);
     if (this.buffered < this.maxBufferedRecords) callback();
     else this.heldCallback = callback;
@@ -234,16 +252,38 @@ export class KinesisWritable<T = unknown> extends Writable {
         backoffTimer: undefined,
         backoffUntil: 0,
         blocked: false,
+        aggregator:
+          this.aggregateMaxBytes === undefined ? undefined : new Aggregator<T>(streamName, this.aggregateMaxBytes, this.preserveOrder),
+        shardMap: undefined,
+        loadingMap: false,
+        unmapped: [],
+        misplaced: [],
       };
       this.lanes.set(streamName, lane);
     }
     return lane;
   }
 
+  /** A user record goes to the queue, or into an aggregate (once the shard map is known). */
+  private enqueue(lane: Lane<T>, record: PendingRecord<T>): void {
+    if (lane.aggregator === undefined) {
+      lane.queue.push(record);
+    } else if (lane.shardMap === undefined) {
+      lane.unmapped.push(record);
+      this.loadShardMap(lane);
+    } else {
+      for (const ready of lane.aggregator.add(record, lane.shardMap)) lane.queue.push(ready);
+    }
+  }
+
   /** Sends what may go now: full batches always, partial ones once lingered or flushing. */
   private pump(lane: Lane<T>): void {
     if (this.destroyed || lane.backoffTimer !== undefined) return;
-    const urgent = this.waiters.length > 0;
+    // Someone waits for acknowledgements, or write() waits for room: lingering gains nothing.
+    const urgent = this.waiters.length > 0 || this.buffered >= this.maxBufferedRecords;
+    if (lane.aggregator?.hasOpen === true && (urgent || lane.lingerExpired)) {
+      for (const ready of lane.aggregator.closeAll()) lane.queue.push(ready);
+    }
     while (lane.inFlight < this.maxInFlight && lane.queue.length > 0 && !lane.blocked) {
       if (!urgent && !lane.lingerExpired && !lane.queue.hasFullBatch(this.limits)) break;
       const batch = lane.queue.take(this.limits, lane.inFlightKeys);
@@ -253,7 +293,7 @@ export class KinesisWritable<T = unknown> extends Writable {
       }
       this.send(lane, batch);
     }
-    if (lane.queue.length === 0) {
+    if (lane.queue.length === 0 && lane.aggregator?.hasOpen !== true) {
       lane.lingerExpired = false;
       clearTimeout(lane.lingerTimer);
       lane.lingerTimer = undefined;
@@ -263,6 +303,63 @@ export class KinesisWritable<T = unknown> extends Writable {
         lane.lingerExpired = true;
         this.pump(lane);
       }, this.lingerMs);
+    }
+  }
+
+  /** Lists the lane's shards for the aggregator, retrying like a request; then packs what waited. */
+  private loadShardMap(lane: Lane<T>, attempt = 1): void {
+    if (lane.loadingMap || this.destroyed) return;
+    lane.loadingMap = true;
+    ShardMap.load(this.client, lane.streamName, this.abortController.signal).then(
+      (map) => {
+        lane.loadingMap = false;
+        if (this.destroyed) return;
+        lane.shardMap = map;
+        log('shard map of %s loaded', lane.streamName);
+        this.recheckMisplaced(lane, map);
+        const waiting = lane.unmapped;
+        lane.unmapped = [];
+        for (const record of waiting) this.enqueue(lane, record);
+        this.afterProgress(lane);
+      },
+      (cause: unknown) => {
+        lane.loadingMap = false;
+        if (this.destroyed) return;
+        const error = classifyRequestError(cause, lane.streamName, 'ListShards');
+        if (!error.retriable || !this.retryPolicy.canRetry(attempt)) {
+          this.fail(error, []);
+          return;
+        }
+        const delayMs = this.retryPolicy.delayFor(attempt);
+        this.emit('retry', { operation: 'ListShards', attempt, delayMs, error } satisfies RetryEvent);
+        lane.lingerTimer ??= setTimeout(() => {
+          lane.lingerTimer = undefined;
+          this.loadShardMap(lane, attempt + 1);
+        }, delayMs);
+      },
+    );
+  }
+
+  /**
+   * Aggregates that landed on another shard than planned (the map was stale: the stream
+   * was resharded). KCL consumers drop sub-records outside the shard they are read
+   * from, so those are written again; the rest are stored.
+   */
+  private recheckMisplaced(lane: Lane<T>, map: ShardMap): void {
+    const misplaced = lane.misplaced;
+    lane.misplaced = [];
+    for (const aggregate of misplaced) {
+      const range = map.rangeOf(aggregate.storedShardId ?? '');
+      const stored: PendingRecord<T>[] = [];
+      for (const member of aggregate.members ?? []) {
+        // Keyless members carry the aggregate's own key, which placed it: always in range.
+        const inside =
+          member.keyless || (range !== undefined && inRange(hashKeyOf(member.entry.PartitionKey as string, member.entry.ExplicitHashKey), range));
+        if (inside) stored.push(member);
+        else lane.unmapped.push(member);
+      }
+      this.acknowledge(stored);
+      log('%s: aggregate planned for %s stored on %s; %d record(s) written again', lane.streamName, aggregate.expectedShardId, aggregate.storedShardId, (aggregate.members?.length ?? 0) - stored.length);
     }
   }
 
@@ -297,13 +394,23 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   private onOutcome(lane: Lane<T>, batch: PendingRecord<T>[], outcome: PutOutcome<T>): void {
     if (!this.settle(lane, batch)) return;
-    this.acknowledge(outcome.stored);
+    let stored = outcome.stored;
+    if (lane.aggregator !== undefined) {
+      const misplaced = stored.filter((r) => r.members !== undefined && r.storedShardId !== undefined && r.storedShardId !== r.expectedShardId);
+      if (misplaced.length > 0) {
+        stored = stored.filter((r) => !misplaced.includes(r));
+        lane.misplaced.push(...misplaced);
+        lane.shardMap = undefined; // stale: load it again before packing more
+        this.loadShardMap(lane);
+      }
+    }
+    this.acknowledge(stored);
     log('PutRecords %s: %d stored, %d failed', lane.streamName, outcome.stored.length, outcome.failed.length);
     if (outcome.failed.length > 0) {
       const first = outcome.failed[0];
       const error = new PutRecordsError(
         `${outcome.failed.length} of ${batch.length} record(s) rejected by PutRecords to stream ${JSON.stringify(lane.streamName)} (${first.lastErrorCode}: ${first.lastErrorMessage})`,
-        outcome.failed.map(toFailedRecord),
+        outcome.failed.flatMap(toFailedRecords),
         { retriable: true },
       );
       if (!this.retryOrGiveUp(lane, outcome.failed, error, (record) => isRetriableEntryCode(record.lastErrorCode ?? ''))) return;
@@ -351,7 +458,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     }
     lane.queue.unshift(retry);
     if (exhausted.length > 0) {
-      const failedRecords = exhausted.map(toFailedRecord);
+      const failedRecords = exhausted.flatMap(toFailedRecords);
       if (this.failOnError) {
         this.fail(
           new PutRecordsError(
@@ -363,8 +470,7 @@ export class KinesisWritable<T = unknown> extends Writable {
         );
         return false;
       }
-      this.counters.failed += exhausted.length;
-      this.release(exhausted);
+      this.counters.failed += this.release(exhausted);
       this.emit('failedRecords', failedRecords);
     }
     if (retry.length > 0) {
@@ -392,17 +498,25 @@ export class KinesisWritable<T = unknown> extends Writable {
   private acknowledge(records: readonly PendingRecord<T>[]): void {
     let bytes = 0;
     for (const record of records) bytes += record.size;
-    this.counters.recordsWritten += records.length;
     this.counters.bytesWritten += bytes;
-    this.release(records);
+    this.counters.recordsWritten += this.release(records);
   }
 
-  /** Records leave the buffer: stored, or given up on with failOnError false. */
-  private release(records: readonly PendingRecord<T>[]): void {
-    this.buffered -= records.length;
-    if (this.waiters.length === 0) return;
-    const target = this.waiters[0].target;
-    for (const record of records) if (record.id <= target) this.firstWaiterPending--;
+  /** User records leave the buffer: stored, or given up on with failOnError false. Returns how many. */
+  private release(records: readonly PendingRecord<T>[]): number {
+    let count = 0;
+    const target = this.waiters.length > 0 ? this.waiters[0].target : -1;
+    for (const record of records) {
+      if (record.members === undefined) {
+        count++;
+        if (record.id <= target) this.firstWaiterPending--;
+      } else {
+        count += record.members.length;
+        if (target >= 0) for (const member of record.members) if (member.id <= target) this.firstWaiterPending--;
+      }
+    }
+    this.buffered -= count;
+    return count;
   }
 
   /** After acknowledgements: send more, wake flush() waiters, release a held write. */
@@ -432,9 +546,15 @@ export class KinesisWritable<T = unknown> extends Writable {
     if (this.buffered === 0) return 0;
     let count = 0;
     const upTo = (record: PendingRecord<T>): void => {
-      if (record.id <= target) count++;
+      if (record.members !== undefined) record.members.forEach(upTo);
+      else if (record.id <= target) count++;
     };
-    for (const lane of this.lanes.values()) lane.queue.forEach(upTo);
+    for (const lane of this.lanes.values()) {
+      lane.queue.forEach(upTo);
+      lane.aggregator?.forEachOpen(upTo);
+      lane.unmapped.forEach(upTo);
+      lane.misplaced.forEach(upTo);
+    }
     for (const batch of this.inFlightBatches) batch.forEach(upTo);
     return count;
   }
@@ -450,24 +570,21 @@ export class KinesisWritable<T = unknown> extends Writable {
   /** Stops the stream with `error`, listing every record not stored (`first` ahead of the rest). */
   private fail(error: KinesisStreamsError, first: PendingRecord<T>[]): void {
     if (this.destroyed) return;
-    const failedRecords: FailedRecord[] = first.map(toFailedRecord);
-    for (const batch of this.inFlightBatches) {
-      for (const record of batch) {
-        failedRecords.push({
-          item: record.item,
-          errorCode: 'ERR_KINESIS_IN_FLIGHT',
-          errorMessage: 'in flight when the writer stopped: it may or may not have been stored',
-        });
+    const failedRecords: FailedRecord[] = first.flatMap(toFailedRecords);
+    const list = (records: Iterable<PendingRecord<T>>, errorCode: string, errorMessage: string): void => {
+      for (const record of records) {
+        for (const user of record.members ?? [record]) failedRecords.push({ item: user.item, errorCode, errorMessage });
       }
-    }
+    };
+    for (const batch of this.inFlightBatches) list(batch, 'ERR_KINESIS_IN_FLIGHT', 'in flight when the writer stopped: it may or may not have been stored');
     for (const lane of this.lanes.values()) {
       for (const record of lane.queue.drain()) {
-        failedRecords.push(
-          record.lastErrorCode !== undefined
-            ? toFailedRecord(record)
-            : { item: record.item, errorCode: 'ERR_KINESIS_NOT_SENT', errorMessage: 'not sent: the writer stopped first' },
-        );
+        if (record.lastErrorCode !== undefined) failedRecords.push(...toFailedRecords(record));
+        else list([record], 'ERR_KINESIS_NOT_SENT', 'not sent: the writer stopped first');
       }
+      list(lane.aggregator?.drain() ?? [], 'ERR_KINESIS_NOT_SENT', 'not sent: the writer stopped first');
+      list(lane.unmapped, 'ERR_KINESIS_NOT_SENT', 'not sent: the writer stopped first');
+      list(lane.misplaced, 'ERR_KINESIS_MISPLACED', 'stored in an aggregate on another shard than planned (the stream was resharded): KCL consumers may drop it');
     }
     error.failedRecords = failedRecords;
     this.counters.failed += failedRecords.length;
@@ -476,12 +593,11 @@ export class KinesisWritable<T = unknown> extends Writable {
   }
 }
 
-function toFailedRecord<T>(record: PendingRecord<T>): FailedRecord<T> {
-  return {
-    item: record.item,
-    errorCode: record.lastErrorCode ?? 'ERR_KINESIS_NOT_SENT',
-    errorMessage: record.lastErrorMessage ?? 'not sent',
-  };
+/** One FailedRecord per user record (an aggregate holds many). */
+function toFailedRecords<T>(record: PendingRecord<T>): FailedRecord<T>[] {
+  const errorCode = record.lastErrorCode ?? 'ERR_KINESIS_NOT_SENT';
+  const errorMessage = record.lastErrorMessage ?? 'not sent';
+  return (record.members ?? [record]).map((user) => ({ item: user.item, errorCode, errorMessage }));
 }
 
 interface ResolvedOptions<T> {
@@ -494,6 +610,7 @@ interface ResolvedOptions<T> {
   maxBufferedRecords: number;
   failOnError: boolean;
   retryPolicy: RetryPolicy;
+  aggregateMaxBytes: number | undefined;
 }
 
 function resolveOptions<T>(options: KinesisWritableOptions<T>): ResolvedOptions<T> {
@@ -506,9 +623,7 @@ function resolveOptions<T>(options: KinesisWritableOptions<T>): ResolvedOptions<
   if (maxRecordBytes > maxBatchBytes) {
     throw new ValidationError('maxRecordBytes', `${maxRecordBytes} is larger than maxBatchBytes ${maxBatchBytes}`);
   }
-  if (options.aggregation !== undefined && options.aggregation !== false) {
-    throw new ValidationError('aggregation', 'KPL aggregation is not available in this version; use false');
-  }
+  const aggregateMaxBytes = resolveAggregation(options.aggregation, maxRecordBytes);
   const partitionKey = options.partitionKey;
   if (partitionKey !== undefined && typeof partitionKey !== 'function') validatePartitionKey(partitionKey, 'partitionKey');
   const streamNameFor = optionalFunction<(item: T) => string | undefined>(options.streamNameFor, 'streamNameFor');
@@ -526,10 +641,28 @@ function resolveOptions<T>(options: KinesisWritableOptions<T>): ResolvedOptions<
     lingerMs: nonNegativeNumber(options.lingerMs ?? d.lingerMs, 'lingerMs'),
     maxInFlight: positiveInteger(options.maxInFlight ?? d.maxInFlight, 'maxInFlight'),
     preserveOrder: booleanOption(options.preserveOrder ?? d.preserveOrder, 'preserveOrder'),
-    maxBufferedRecords: positiveInteger(options.maxBufferedRecords ?? d.maxBufferedRecords, 'maxBufferedRecords'),
+    maxBufferedRecords: positiveInteger(
+      options.maxBufferedRecords ?? (aggregateMaxBytes === undefined ? d.maxBufferedRecords : d.maxBufferedRecordsAggregated),
+      'maxBufferedRecords',
+    ),
     failOnError: booleanOption(options.failOnError ?? d.failOnError, 'failOnError'),
     retryPolicy: new RetryPolicy(options.retry),
+    aggregateMaxBytes,
   };
+}
+
+/** The largest aggregate, or undefined when aggregation is off. */
+function resolveAggregation(option: KinesisWritableOptions['aggregation'], maxRecordBytes: number): number | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return Math.min(WRITABLE_DEFAULTS.aggregationMaxBytes, maxRecordBytes);
+  if (typeof option !== 'object' || option === null) {
+    throw new ValidationError('aggregation', `must be true, false or { maxBytes }, got ${describeValue(option)}`);
+  }
+  const maxBytes = positiveInteger(option.maxBytes ?? Math.min(WRITABLE_DEFAULTS.aggregationMaxBytes, maxRecordBytes), 'aggregation.maxBytes', maxRecordBytes);
+  if (maxBytes <= AGGREGATE_FRAMING_BYTES) {
+    throw new ValidationError('aggregation.maxBytes', `must be above ${AGGREGATE_FRAMING_BYTES}, got ${maxBytes}`);
+  }
+  return maxBytes;
 }
 
 /**

@@ -24,14 +24,19 @@ export async function putRecords<T>(
 ): Promise<PutOutcome<T>> {
   const command = new PutRecordsCommand({ StreamName: streamName, Records: records.map((r) => r.entry) });
   const output = await client.send(command, { abortSignal });
-  if (!output.FailedRecordCount) return { stored: records as PendingRecord<T>[], failed: [] };
+  const results = output.Records ?? [];
+  if (!output.FailedRecordCount) {
+    // Aggregates check where they landed (a stale shard map puts them elsewhere).
+    for (let i = 0; i < records.length; i++) if (records[i].members !== undefined) records[i].storedShardId = results[i]?.ShardId;
+    return { stored: records as PendingRecord<T>[], failed: [] };
+  }
   const stored: PendingRecord<T>[] = [];
   const failed: PendingRecord<T>[] = [];
-  const results = output.Records ?? [];
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
     const result = results[i];
     if (result !== undefined && result.ErrorCode === undefined && result.SequenceNumber !== undefined) {
+      if (record.members !== undefined) record.storedShardId = result.ShardId;
       stored.push(record);
     } else {
       record.lastErrorCode = result?.ErrorCode ?? 'MissingResult';
@@ -43,7 +48,7 @@ export async function putRecords<T>(
 }
 
 /** An error for a whole failed PutRecords request, typed and marked retriable or not. */
-export function classifyRequestError(error: unknown, streamName: string): KinesisStreamsError {
+export function classifyRequestError(error: unknown, streamName: string, operation = 'PutRecords'): KinesisStreamsError {
   if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
-  return new KinesisRequestError(`PutRecords to stream ${JSON.stringify(streamName)}`, error, isRetriableError(error));
+  return new KinesisRequestError(`${operation} on stream ${JSON.stringify(streamName)}`, error, isRetriableError(error));
 }

@@ -44,6 +44,13 @@ export interface PendingRecord<T> extends QueuedRecord {
   attempts: number;
   lastErrorCode?: string;
   lastErrorMessage?: string;
+  /** The partition key was made up here (none given): an aggregator may choose another. */
+  readonly keyless: boolean;
+  /** For a KPL aggregate: the user records inside, and the shard it was built for. */
+  members?: PendingRecord<T>[];
+  expectedShardId?: string;
+  /** The shard PutRecords stored it on. */
+  storedShardId?: string;
 }
 
 /** True when `value` is an envelope: an object whose `data` is a Buffer, Uint8Array or string. */
@@ -70,10 +77,9 @@ export function toPendingRecord<T>(item: T, id: number, rules: RecordRules<T>): 
   const data = toBytes(raw ?? encodeItem(item, rules.encode));
   const streamName = resolveStreamName(item, envelope, rules);
   const partitionKey = resolvePartitionKey(item, envelope, rules);
+  const keyless = rules.partitionKey === undefined && envelope?.partitionKey === undefined;
   // Random keys are ASCII: their byte length is known without encoding them.
-  const keyBytes = partitionKey.length === RANDOM_KEY_LENGTH && rules.partitionKey === undefined && envelope?.partitionKey === undefined
-    ? RANDOM_KEY_LENGTH
-    : Buffer.byteLength(partitionKey, 'utf8');
+  const keyBytes = keyless ? RANDOM_KEY_LENGTH : Buffer.byteLength(partitionKey, 'utf8');
   const size = data.byteLength + keyBytes;
   if (size > rules.maxRecordBytes) {
     throw new ValidationError(
@@ -88,7 +94,7 @@ export function toPendingRecord<T>(item: T, id: number, rules: RecordRules<T>): 
   } else if (envelope?.explicitHashKey !== undefined) {
     entry.ExplicitHashKey = validateExplicitHashKey(envelope.explicitHashKey, 'explicitHashKey');
   }
-  return { id, item, streamName, entry, partitionKey, size, attempts: 0 };
+  return { id, item, streamName, entry, partitionKey, size, attempts: 0, keyless };
 }
 
 function resolveStreamName<T>(item: T, envelope: KinesisEnvelope | undefined, rules: RecordRules<T>): string {

@@ -2,6 +2,7 @@
  * An in-memory stand-in for KinesisClient for unit tests: records every PutRecords
  * call, stores entries, and fails entries or whole requests on demand.
  */
+import { createHash } from 'node:crypto';
 import type {
   GetRecordsCommandInput,
   GetShardIteratorCommandInput,
@@ -14,6 +15,8 @@ import type {
 
 export interface StoredRecord {
   streamName: string;
+  /** Set for simulated streams. */
+  shardId?: string;
   partitionKey: string;
   explicitHashKey?: string;
   data: Buffer;
@@ -63,9 +66,14 @@ export class FakeKinesis {
   private nextSequence = 10n ** 20n;
   private iteratorIssue = 0;
 
-  /** Adds (or replaces) a simulated stream with `count` open shards. */
+  /** Adds (or replaces) a simulated stream with `count` open shards, splitting the hash key space evenly. */
   addStream(name: string, count: number): FakeShard[] {
-    const shards = Array.from({ length: count }, (_, i) => new FakeShard(`shardId-${String(i).padStart(12, '0')}`));
+    const space = 1n << 128n;
+    const shards = Array.from({ length: count }, (_, i) => {
+      const shard = new FakeShard(`shardId-${String(i).padStart(12, '0')}`);
+      shard.hashKeyRange = [((space * BigInt(i)) / BigInt(count)).toString(), ((space * BigInt(i + 1)) / BigInt(count) - 1n).toString()];
+      return shard;
+    });
     this.streams.set(name, shards);
     return shards;
   }
@@ -187,6 +195,7 @@ export class FakeKinesis {
     const requestError = this.failRequest?.(input, call);
     if (requestError !== undefined) throw requestError;
     let failed = 0;
+    const simulated = this.streams.get(input.StreamName ?? '');
     const records: PutRecordsResultEntry[] = (input.Records ?? []).map((entry) => {
       const record: StoredRecord = {
         streamName: input.StreamName ?? '',
@@ -200,6 +209,15 @@ export class FakeKinesis {
         return { ErrorCode: code, ErrorMessage: `${code} (test)` };
       }
       this.stored.push(record);
+      if (simulated !== undefined) {
+        // Route like Kinesis: the open shard whose range holds the record's hash key.
+        const hash = BigInt(entry.ExplicitHashKey ?? `0x${createHash('md5').update(record.partitionKey, 'utf8').digest('hex')}`);
+        const shard = simulated.find((s) => !s.closed && BigInt(s.hashKeyRange[0]) <= hash && hash <= BigInt(s.hashKeyRange[1]));
+        if (shard === undefined) throw new Error(`no open shard for hash ${hash}`);
+        const sequenceNumber = this.append(input.StreamName ?? '', shard.shardId, record.data, record.partitionKey);
+        record.shardId = shard.shardId;
+        return { SequenceNumber: sequenceNumber, ShardId: shard.shardId };
+      }
       return { SequenceNumber: String(++this.sequence), ShardId: 'shardId-000000000000' };
     });
     return { FailedRecordCount: failed, Records: records };

@@ -410,7 +410,9 @@ describe('createKinesisWritable', () => {
       ['streamNameFor', { streamNameFor: 'x' as unknown as () => string }],
       ['retry.maxAttempts', { retry: { maxAttempts: 0 } }],
       ['preserveOrder', { preserveOrder: 'yes' as unknown as boolean }],
-      ['aggregation', { aggregation: true as unknown as false }],
+      ['aggregation', { aggregation: 'yes' as unknown as boolean }],
+      ['aggregation.maxBytes', { aggregation: { maxBytes: 10 } }],
+      ['aggregation.maxBytes', { aggregation: { maxBytes: 2 * 1024 * 1024 } }],
     ];
     for (const [field, options] of badOptions) {
       it(`throws a ValidationError for bad option ${field} (${JSON.stringify(Object.values(options)[0]) ?? 'fn'})`, () => {
