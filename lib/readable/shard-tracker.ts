@@ -44,7 +44,7 @@ interface Node {
   phase: ShardPhase;
   /** Listed by the first discovery (open at start), as opposed to found later. */
   initial: boolean;
-  /** Records of this shard were read by this reader (so children continue at TRIM_HORIZON). */
+  /** Records of this shard were read, here or before (so children continue at TRIM_HORIZON). */
   read: boolean;
 }
 
@@ -71,7 +71,9 @@ export class ShardTracker {
       if (this.nodes.has(shard.shardId)) continue;
       const node: Node = { shard, phase: 'waiting', initial, read: false };
       if (shard.checkpoint?.sequenceNumber === SHARD_END) {
+        // Read to its end before (by an earlier run or another worker): children go on from their start.
         node.phase = 'finished';
+        node.read = true;
       } else if (shard.checkpoint === undefined && initial && shard.closed && this.initialPosition === 'LATEST') {
         // LATEST never reads what was closed before the reader started.
         node.phase = 'finished';

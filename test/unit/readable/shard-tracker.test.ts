@@ -65,6 +65,12 @@ describe('ShardTracker', () => {
     assert.deepEqual(ready(t), ['b@TRIM_HORIZON'], 'q was resumed here, so its child continues from its start');
   });
 
+  it('a child of a shard finished by an earlier run starts at TRIM_HORIZON, even with LATEST', () => {
+    const t = new ShardTracker('LATEST', start);
+    t.add([shard('p', [], true, 'SHARD_END'), shard('c', ['p'])], true);
+    assert.deepEqual(ready(t), ['c@TRIM_HORIZON']);
+  });
+
   it('a timestamp start reads roots AT_TIMESTAMP', () => {
     const timestamp = new Date('2025-06-01T00:00:00Z');
     const t = new ShardTracker({ timestamp }, start);
