@@ -9,6 +9,7 @@ export { createKinesisReadable, KinesisReadable } from './readable/kinesis-reada
 export type {
   CheckpointEvent,
   KinesisReadableOptions,
+  LeaseEvent,
   ReadableStats,
   ShardEndEvent,
   ShardStartEvent,
@@ -19,6 +20,8 @@ export type { DecodeMeta, DecodeOption } from './readable/decode.js';
 export type { InitialPosition, StartPosition, ShardPhase } from './readable/shard-tracker.js';
 export { MemoryCheckpointStore } from './checkpoint/memory-store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
+export { DynamoDBLeaseStore, isLeaseManager } from './checkpoint/dynamodb-lease-store.js';
+export type { DynamoDBLeaseStoreOptions, LeaseListener, LeaseManager, LeaseShard, LeaseStart } from './checkpoint/dynamodb-lease-store.js';
 export { SHARD_END } from './checkpoint/store.js';
 export type { Checkpoint, CheckpointStore } from './checkpoint/store.js';
 export { aggregate, AggregateBuilder } from './aggregation/aggregate.js';
@@ -40,4 +43,4 @@ export {
   ValidationError,
 } from './errors.js';
 export type { FailedRecord } from './errors.js';
-export { LIMITS, READABLE_DEFAULTS, WRITABLE_DEFAULTS, RETRY_DEFAULTS } from './limits.js';
+export { LEASE_DEFAULTS, LIMITS, READABLE_DEFAULTS, WRITABLE_DEFAULTS, RETRY_DEFAULTS } from './limits.js';

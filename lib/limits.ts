@@ -77,6 +77,11 @@ export const READABLE_DEFAULTS = {
   highWaterMark: 1000,
 } as const;
 
+/** Defaults of DynamoDBLeaseStore (the KCL's failover time). */
+export const LEASE_DEFAULTS = {
+  failoverTimeMs: 10000,
+} as const;
+
 /** Per-request timeout for clients this package creates. */
 export const CLIENT_DEFAULTS = {
   requestTimeoutMs: 30000,

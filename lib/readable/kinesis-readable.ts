@@ -8,10 +8,11 @@
  */
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
 import { Readable } from 'node:stream';
+import { isLeaseManager, type LeaseListener, type LeaseManager, type LeaseShard } from '../checkpoint/dynamodb-lease-store.js';
 import { MemoryCheckpointStore } from '../checkpoint/memory-store.js';
 import { SHARD_END, compareCheckpoints, type Checkpoint, type CheckpointStore } from '../checkpoint/store.js';
 import { resolveClient, type ClientOptions } from '../client.js';
-import { AbortError, CheckpointError, KinesisStreamsError, ValidationError, describeError } from '../errors.js';
+import { AbortError, CheckpointError, KinesisStreamsError, LeaseLostError, ValidationError, describeError } from '../errors.js';
 import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '../options.js';
@@ -89,6 +90,12 @@ export interface ShardEndEvent {
   shardId: string;
 }
 
+/** Payload of `leaseGained` and `leaseLost`. */
+export interface LeaseEvent {
+  streamName: string;
+  shardId: string;
+}
+
 /** Payload of `checkpoint`. */
 export interface CheckpointEvent {
   streamName: string;
@@ -116,6 +123,10 @@ interface ShardState<T> {
   /** Highest checkpoint asked for (durable or being written). */
   target: Checkpoint | undefined;
   writes: Promise<void>;
+  /** Stops this shard's reader alone (its lease was lost). */
+  abort: AbortController;
+  /** The lease was lost: records still in the consumer's hands cannot be checkpointed. */
+  lost: boolean;
 }
 
 interface StreamState {
@@ -136,6 +147,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private readonly client: KinesisClient;
   private readonly ownsClient: boolean;
   private readonly store: CheckpointStore;
+  /** Set when the store coordinates leases with other workers. */
+  private readonly leases: (CheckpointStore & LeaseManager) | undefined;
+  private readonly initialPosition: InitialPosition;
   private readonly applicationName: string | undefined;
   private readonly maxRecordsPerCall: number;
   private readonly pollIntervalMs: number;
@@ -169,6 +183,8 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.client = client;
     this.ownsClient = owned;
     this.store = resolved.store;
+    this.leases = isLeaseManager(resolved.store) ? resolved.store : undefined;
+    this.initialPosition = resolved.initialPosition;
     this.applicationName = options.applicationName;
     this.maxRecordsPerCall = resolved.maxRecordsPerCall;
     this.pollIntervalMs = resolved.pollIntervalMs;
@@ -196,7 +212,12 @@ export class KinesisReadable<T = Buffer> extends Readable {
   checkpoint(records?: KinesisRecord<unknown> | readonly KinesisRecord<unknown>[]): Promise<void> {
     try {
       const targets = records === undefined ? this.consumedTargets() : this.recordTargets(records);
-      return Promise.all([...targets].map(([shard, checkpoint]) => this.storeCheckpoint(shard, checkpoint))).then(() => undefined);
+      const lost = [...targets.keys()].filter((shard) => shard.lost);
+      const writes = [...targets].filter(([shard]) => !shard.lost).map(([shard, checkpoint]) => this.storeCheckpoint(shard, checkpoint));
+      return Promise.all(writes).then(() => {
+        // The shards still held are stored; the lost ones belong to another worker now.
+        if (lost.length > 0) throw new LeaseLostError(lost.map((shard) => shard.shardId));
+      });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -222,8 +243,15 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   override _construct(callback: (error?: Error | null) => void): void {
     callback();
-    for (const stream of this.streams.values()) this.discover(stream);
-    this.scheduleDiscovery();
+    const start = (): void => {
+      for (const stream of this.streams.values()) this.discover(stream);
+      this.scheduleDiscovery();
+    };
+    if (this.leases === undefined) start();
+    else {
+      const keys = [...this.streams.keys()].map((name) => this.storeKey(name));
+      this.leases.attach(keys, this.leaseListener()).then(start, (error: unknown) => this.fail(error));
+    }
   }
 
   override _read(): void {
@@ -244,11 +272,16 @@ export class KinesisReadable<T = Buffer> extends Readable {
     const reason = new AbortError('the reader was destroyed');
     for (const waiter of this.flowWaiters) waiter.reject(reason);
     this.flowWaiters = [];
-    for (const shard of this.shards.values()) shard.batchAborted?.(reason);
+    for (const shard of this.shards.values()) {
+      shard.abort.abort();
+      shard.batchAborted?.(reason);
+    }
     this.ready = [];
     if (this.ownsClient) this.client.destroy();
     log('destroyed (%s)', error ? describeError(error) : 'no error');
-    callback(error);
+    if (this.leases === undefined) callback(error);
+    // Hand the leases over at once instead of letting them expire.
+    else this.leases.detach().then(() => callback(error), (detachError: unknown) => callback(error ?? (detachError as Error)));
   }
 
   private fail(error: unknown): void {
@@ -309,8 +342,13 @@ export class KinesisReadable<T = Buffer> extends Readable {
       }),
     );
     if (this.destroyed) return;
-    stream.tracker.add(withCheckpoints, !stream.listed);
+    const initial = !stream.listed;
+    stream.tracker.add(withCheckpoints, initial);
     stream.listed = true;
+    if (this.leases !== undefined) {
+      await this.leases.syncShards(key, withCheckpoints.map((shard) => this.leaseShard(stream, shard, withCheckpoints)));
+      if (this.destroyed) return;
+    }
     for (const shard of withCheckpoints) {
       if (stream.tracker.phase(shard.shardId) === 'finished') {
         // Finished before this reader: visible in stats, never read.
@@ -342,10 +380,30 @@ export class KinesisReadable<T = Buffer> extends Readable {
     }
   }
 
+  /** How a listed shard's lease starts, when this reader creates it. */
+  private leaseShard(stream: StreamState, shard: ListedShard, listed: readonly ListedShard[]): LeaseShard {
+    const start: LeaseShard['start'] =
+      stream.tracker.phase(shard.shardId) === 'finished'
+        ? 'SHARD_END'
+        : shard.parentShardIds.some((id) => listed.some((s) => s.shardId === id) || stream.tracker.has(id))
+          ? 'TRIM_HORIZON'
+          : typeof this.initialPosition === 'string'
+            ? this.initialPosition
+            : 'AT_TIMESTAMP';
+    return { shardId: shard.shardId, parentShardIds: shard.parentShardIds, start };
+  }
+
   private startReady(stream: StreamState): void {
-    for (const { shardId, shard: listed, position, checkpoint } of stream.tracker.takeReady()) {
+    const leases = this.leases;
+    const key = this.storeKey(stream.streamName);
+    const canStart = leases === undefined ? undefined : (shardId: string) => leases.holds(key, shardId);
+    for (const { shardId, shard: listed, position, checkpoint } of stream.tracker.takeReady(canStart)) {
       const key = shardKey(stream.streamName, shardId);
-      const shard = this.shards.get(key) ?? this.newShardState(stream.streamName, shardId, 'reading', checkpoint);
+      let shard = this.shards.get(key);
+      if (shard === undefined || shard.lost) {
+        // New, or read here before its lease was lost: start over from the stored checkpoint.
+        shard = this.newShardState(stream.streamName, shardId, 'reading', checkpoint);
+      }
       shard.phase = 'reading';
       this.shards.set(key, shard);
       log('start %s/%s at %s', stream.streamName, shardId, position.type);
@@ -356,9 +414,12 @@ export class KinesisReadable<T = Buffer> extends Readable {
           ? { start: decimalToHashKey(range.start), end: decimalToHashKey(range.end) }
           : undefined;
       const reader = new ShardReader<T>(this.hostFor(shard), { streamName: stream.streamName, shardId, filterRange }, position);
+      const current = shard;
       reader.run().then(
-        () => this.onShardEnd(stream, shard),
-        (error: unknown) => this.fail(error),
+        () => this.onShardEnd(stream, current),
+        (error: unknown) => {
+          if (!current.lost) this.fail(error);
+        },
       );
     }
   }
@@ -380,6 +441,62 @@ export class KinesisReadable<T = Buffer> extends Readable {
       checkpoint,
       target: checkpoint,
       writes: Promise.resolve(),
+      abort: new AbortController(),
+      lost: false,
+    };
+  }
+
+  // ---- leases ---------------------------------------------------------------------
+
+  private leaseListener(): LeaseListener {
+    const streamOf = (key: string): StreamState | undefined =>
+      [...this.streams.values()].find((stream) => this.storeKey(stream.streamName) === key);
+    return {
+      leaseGained: (key, shardId) => {
+        const stream = streamOf(key);
+        if (stream === undefined || this.destroyed) return;
+        this.emit('leaseGained', { streamName: stream.streamName, shardId } satisfies LeaseEvent);
+        if (!stream.tracker.has(shardId)) {
+          this.discover(stream); // a shard this reader has not listed yet
+          return;
+        }
+        // Its last holder may have moved the checkpoint: start from the stored one.
+        this.store.get(key, shardId).then(
+          (checkpoint) => {
+            if (this.destroyed) return;
+            stream.tracker.updateCheckpoint(shardId, checkpoint);
+            this.startReady(stream);
+          },
+          (error: unknown) => this.fail(error),
+        );
+      },
+      leaseLost: (key, shardId) => {
+        const stream = streamOf(key);
+        if (stream === undefined || this.destroyed) return;
+        const shard = this.shards.get(shardKey(stream.streamName, shardId));
+        if (shard !== undefined && shard.phase === 'reading') {
+          shard.lost = true;
+          shard.phase = 'waiting';
+          shard.abort.abort();
+          // Records fetched but not yet pushed are left to the new holder.
+          this.ready = this.ready.filter((s) => s !== shard);
+          shard.batchAborted?.(new LeaseLostError([shardId]));
+          shard.batch = [];
+          shard.batchPushed = undefined;
+          shard.batchAborted = undefined;
+        }
+        stream.tracker.release(shardId);
+        this.emit('leaseLost', { streamName: stream.streamName, shardId } satisfies LeaseEvent);
+      },
+      shardFinished: (key, shardId) => {
+        const stream = streamOf(key);
+        if (stream === undefined || this.destroyed) return;
+        if (stream.tracker.phase(shardId) !== 'reading') {
+          stream.tracker.updateCheckpoint(shardId, { sequenceNumber: SHARD_END });
+          this.startReady(stream);
+        }
+      },
+      failed: (error) => this.fail(error),
     };
   }
 
@@ -391,7 +508,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.emit('shardEnd', { streamName: shard.streamName, shardId: shard.shardId } satisfies ShardEndEvent);
     // Nothing of it left to checkpoint: mark it done so a restart does not read it again.
     if (shard.lastPushed === undefined || (shard.target !== undefined && compareCheckpoints(shard.target, shard.lastPushed) >= 0)) {
-      this.storeCheckpoint(shard, { sequenceNumber: SHARD_END }).catch((error: unknown) => this.fail(error));
+      this.storeCheckpoint(shard, { sequenceNumber: SHARD_END }).catch((error: unknown) => {
+        if (!(error instanceof LeaseLostError)) this.fail(error);
+      });
     }
     this.startReady(stream);
     // Children may not be listed yet (not every server announces ChildShards).
@@ -407,7 +526,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       maxRecordsPerCall: this.maxRecordsPerCall,
       pollIntervalMs: this.pollIntervalMs,
       retryPolicy: this.retryPolicy,
-      signal: this.abortController.signal,
+      signal: shard.abort.signal,
       deaggregate: this.deaggregate,
       countAggregation: (dropped, corrupt) => {
         this.subRecordsDropped += dropped;
@@ -496,6 +615,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     const targets = new Map<ShardState<T>, Checkpoint>();
     for (const shard of this.shards.values()) {
       if (shard.lastConsumed === undefined) continue;
+      if (shard.target !== undefined && compareCheckpoints(shard.lastConsumed, shard.target) <= 0 && !shard.ended) continue;
       targets.set(shard, this.checkpointFor(shard, shard.lastConsumed));
     }
     return targets;
@@ -547,7 +667,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         (cause: unknown) => {
           // Let a later call try this position again.
           if (shard.target === checkpoint) shard.target = shard.checkpoint;
-          throw cause instanceof CheckpointError
+          throw cause instanceof CheckpointError || cause instanceof LeaseLostError
             ? cause
             : new CheckpointError(`cannot store the checkpoint of ${key}/${shard.shardId}: ${describeError(cause)}`, { cause, retriable: true });
         },

@@ -82,11 +82,14 @@ export class ShardTracker {
     }
   }
 
-  /** Shards whose parents are all finished, with their start positions; they become 'reading'. */
-  takeReady(): ReadyShard[] {
+  /**
+   * Shards whose parents are all finished (and that `canStart` allows: with leases, the
+   * ones this worker holds), with their start positions; they become 'reading'.
+   */
+  takeReady(canStart: (shardId: string) => boolean = () => true): ReadyShard[] {
     const ready: ReadyShard[] = [];
     for (const node of this.nodes.values()) {
-      if (node.phase !== 'waiting') continue;
+      if (node.phase !== 'waiting' || !canStart(node.shard.shardId)) continue;
       const parents = node.shard.parentShardIds.map((id) => this.nodes.get(id)).filter((p): p is Node => p !== undefined);
       // Parents no longer listed (past retention) cannot hold records to wait for.
       if (parents.some((parent) => parent.phase !== 'finished')) continue;
@@ -102,6 +105,21 @@ export class ShardTracker {
     if (node === undefined) return;
     node.phase = 'finished';
     node.read = true;
+  }
+
+  /** A fresher checkpoint (a lease was gained: its last holder may have moved it). */
+  updateCheckpoint(shardId: string, checkpoint: Checkpoint | undefined): void {
+    const node = this.nodes.get(shardId);
+    if (node === undefined) return;
+    if (checkpoint === undefined) delete node.shard.checkpoint;
+    else node.shard.checkpoint = checkpoint;
+    if (checkpoint?.sequenceNumber === SHARD_END) this.finish(shardId);
+  }
+
+  /** A shard this reader stopped reading (its lease was lost): it may start again later. */
+  release(shardId: string): void {
+    const node = this.nodes.get(shardId);
+    if (node?.phase === 'reading') node.phase = 'waiting';
   }
 
   private positionOf(node: Node, parents: Node[]): StartPosition {
