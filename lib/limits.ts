@@ -77,6 +77,12 @@ export const READABLE_DEFAULTS = {
   highWaterMark: 1000,
 } as const;
 
+/** Enhanced fan-out. */
+export const EFO_DEFAULTS = {
+  /** SubscribeToShard again for a shard no sooner than this after the last call (else ResourceInUse). */
+  resubscribeIntervalMs: 5000,
+} as const;
+
 /** Defaults of DynamoDBLeaseStore (the KCL's failover time). */
 export const LEASE_DEFAULTS = {
   failoverTimeMs: 10000,

@@ -19,6 +19,7 @@ import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '.
 import { decimalToHashKey } from '../aggregation/hash-key.js';
 import { RetryPolicy, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
 import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
+import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
 import { ShardReader, classifyReadError, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
 import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
 
@@ -50,8 +51,12 @@ export interface KinesisReadableOptions<T = Buffer> extends ClientOptions {
   retry?: RetryOptions;
   /** Aborting destroys the stream with an AbortError. */
   signal?: AbortSignal;
-  /** Only 'polling' in this version. */
-  mode?: 'polling';
+  /** 'polling' (GetRecords, default) or 'efo' (enhanced fan-out, SubscribeToShard push; needs consumerName). */
+  mode?: 'polling' | 'efo';
+  /** EFO: the stream consumer to read as; registered if missing, reused if present. */
+  consumerName?: string;
+  /** EFO: deregister the consumer when the reader is destroyed. Default false. */
+  deregisterConsumerOnClose?: boolean;
 }
 
 /** Per-shard state in stats(). */
@@ -150,6 +155,10 @@ export class KinesisReadable<T = Buffer> extends Readable {
   /** Set when the store coordinates leases with other workers. */
   private readonly leases: (CheckpointStore & LeaseManager) | undefined;
   private readonly initialPosition: InitialPosition;
+  /** EFO: the consumer to read as, and the ARN of it per stream once registered. */
+  private readonly consumerName: string | undefined;
+  private readonly deregisterOnClose: boolean;
+  private readonly consumerArns = new Map<string, string>();
   private readonly applicationName: string | undefined;
   private readonly maxRecordsPerCall: number;
   private readonly pollIntervalMs: number;
@@ -185,6 +194,8 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.store = resolved.store;
     this.leases = isLeaseManager(resolved.store) ? resolved.store : undefined;
     this.initialPosition = resolved.initialPosition;
+    this.consumerName = resolved.consumerName;
+    this.deregisterOnClose = resolved.deregisterConsumerOnClose;
     this.applicationName = options.applicationName;
     this.maxRecordsPerCall = resolved.maxRecordsPerCall;
     this.pollIntervalMs = resolved.pollIntervalMs;
@@ -244,13 +255,27 @@ export class KinesisReadable<T = Buffer> extends Readable {
   override _construct(callback: (error?: Error | null) => void): void {
     callback();
     const start = (): void => {
+      if (this.destroyed) return;
       for (const stream of this.streams.values()) this.discover(stream);
       this.scheduleDiscovery();
     };
-    if (this.leases === undefined) start();
-    else {
+    this.prepare().then(start, (error: unknown) => this.fail(error));
+  }
+
+  /** Before reading: register the EFO consumer, attach the lease manager. */
+  private async prepare(): Promise<void> {
+    const consumerName = this.consumerName;
+    if (consumerName !== undefined) {
+      await Promise.all(
+        [...this.streams.keys()].map(async (streamName) => {
+          const arn = await ensureConsumer(this.client, streamName, consumerName, this.abortController.signal, this.retryPolicy);
+          this.consumerArns.set(streamName, arn);
+        }),
+      );
+    }
+    if (this.leases !== undefined) {
       const keys = [...this.streams.keys()].map((name) => this.storeKey(name));
-      this.leases.attach(keys, this.leaseListener()).then(start, (error: unknown) => this.fail(error));
+      await this.leases.attach(keys, this.leaseListener());
     }
   }
 
@@ -277,11 +302,21 @@ export class KinesisReadable<T = Buffer> extends Readable {
       shard.batchAborted?.(reason);
     }
     this.ready = [];
-    if (this.ownsClient) this.client.destroy();
     log('destroyed (%s)', error ? describeError(error) : 'no error');
-    if (this.leases === undefined) callback(error);
-    // Hand the leases over at once instead of letting them expire.
-    else this.leases.detach().then(() => callback(error), (detachError: unknown) => callback(error ?? (detachError as Error)));
+    this.close().then(
+      () => callback(error),
+      (closeError: unknown) => callback(error ?? (closeError as Error)),
+    );
+  }
+
+  private async close(): Promise<void> {
+    try {
+      // Hand the leases over at once instead of letting them expire.
+      await this.leases?.detach();
+      if (this.deregisterOnClose) await Promise.all([...this.consumerArns.values()].map((arn) => deregisterConsumer(this.client, arn)));
+    } finally {
+      if (this.ownsClient) this.client.destroy();
+    }
   }
 
   private fail(error: unknown): void {
@@ -413,7 +448,12 @@ export class KinesisReadable<T = Buffer> extends Readable {
         this.deaggregate && listed.parentShardIds.length > 0 && range !== undefined
           ? { start: decimalToHashKey(range.start), end: decimalToHashKey(range.end) }
           : undefined;
-      const reader = new ShardReader<T>(this.hostFor(shard), { streamName: stream.streamName, shardId, filterRange }, position);
+      const info = { streamName: stream.streamName, shardId, filterRange };
+      const consumerArn = this.consumerArns.get(stream.streamName);
+      const reader =
+        consumerArn === undefined
+          ? new ShardReader<T>(this.hostFor(shard), info, position)
+          : new EfoShardReader<T>(this.hostFor(shard), info, position, consumerArn);
       const current = shard;
       reader.run().then(
         () => this.onShardEnd(stream, current),
@@ -719,6 +759,8 @@ interface ResolvedReadableOptions<T> {
   decode: Decoder<T>;
   deaggregate: boolean;
   retryPolicy: RetryPolicy;
+  consumerName: string | undefined;
+  deregisterConsumerOnClose: boolean;
 }
 
 function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadableOptions<T> {
@@ -729,9 +771,11 @@ function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadable
   const names = Array.isArray(options.streamName) ? options.streamName : [options.streamName];
   if (names.length === 0) throw new ValidationError('streamName', 'needs at least one stream');
   const streamNames = [...new Set(names.map((name) => nonEmptyString(name, 'streamName')))];
-  if (options.mode !== undefined && options.mode !== 'polling') {
-    throw new ValidationError('mode', `only 'polling' is available in this version, got ${describeValue(options.mode)}`);
-  }
+  const mode = options.mode ?? 'polling';
+  if (mode !== 'polling' && mode !== 'efo') throw new ValidationError('mode', `must be 'polling' or 'efo', got ${describeValue(mode)}`);
+  if (mode === 'efo' && options.consumerName === undefined) throw new ValidationError('consumerName', "is required with mode 'efo'");
+  if (mode === 'polling' && options.consumerName !== undefined) throw new ValidationError('consumerName', "is only used with mode 'efo'");
+  const consumerName = options.consumerName === undefined ? undefined : nonEmptyString(options.consumerName, 'consumerName');
   const store = options.checkpointStore ?? new MemoryCheckpointStore();
   if (typeof store.get !== 'function' || typeof store.set !== 'function') {
     throw new ValidationError('checkpointStore', 'must have get() and set()');
@@ -751,6 +795,8 @@ function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadable
     highWaterMark: positiveInteger(options.highWaterMark ?? d.highWaterMark, 'highWaterMark'),
     decode: createDecoder(options.decode),
     deaggregate: booleanOption(options.deaggregate ?? true, 'deaggregate'),
+    consumerName,
+    deregisterConsumerOnClose: booleanOption(options.deregisterConsumerOnClose ?? false, 'deregisterConsumerOnClose'),
     retryPolicy: new RetryPolicy(options.retry),
   };
 }

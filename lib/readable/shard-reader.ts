@@ -80,9 +80,9 @@ export interface ShardEnd {
 const MIN_CALL_INTERVAL_MS = 1000 / LIMITS.shardGetRecordsCallsPerSecond;
 
 export class ShardReader<T> {
-  private lastSequenceNumber: string | undefined;
+  protected lastSequenceNumber: string | undefined;
   private lastCallAt = Number.NEGATIVE_INFINITY;
-  private failures = 0;
+  protected failures = 0;
   /** When LATEST was asked: a renewed iterator must not skip what came since. */
   private firstIteratorAt: Date | undefined;
   /** Resuming inside an aggregate: sub-records of this record up to `subSequenceNumber` are done. */
@@ -92,9 +92,9 @@ export class ShardReader<T> {
   private readonly filterRange: HashKeyRange | undefined;
 
   constructor(
-    private readonly host: ShardReaderHost<T>,
+    protected readonly host: ShardReaderHost<T>,
     shard: ShardInfo,
-    private readonly position: StartPosition,
+    protected readonly position: StartPosition,
   ) {
     this.streamName = shard.streamName;
     this.shardId = shard.shardId;
@@ -145,7 +145,7 @@ export class ShardReader<T> {
     }
   }
 
-  private toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
+  protected toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
     const records: KinesisRecord<T>[] = [];
     let bytes = 0;
     let dropped = 0;
@@ -204,7 +204,7 @@ export class ShardReader<T> {
   }
 
   /** Where to continue after an expired iterator: after the last delivered record. */
-  private resumePosition(): StartPosition {
+  protected resumePosition(): StartPosition {
     if (this.lastSequenceNumber !== undefined) {
       return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber };
     }
@@ -241,7 +241,7 @@ export class ShardReader<T> {
   }
 
   /** Waits before the next try of a retriable failure; throws the error that stops the stream otherwise. */
-  private async backOff(operation: string, error: unknown): Promise<void> {
+  protected async backOff(operation: string, error: unknown): Promise<void> {
     if (this.host.signal.aborted) throw new AbortError();
     if (error instanceof KinesisStreamsError && !error.retriable) throw error;
     this.failures++;
@@ -254,7 +254,7 @@ export class ShardReader<T> {
   }
 
   /** A timer that the stream's AbortSignal clears. */
-  private sleep(ms: number): Promise<void> {
+  protected sleep(ms: number): Promise<void> {
     const signal = this.host.signal;
     if (signal.aborted) return Promise.reject(new AbortError());
     if (ms <= 0) return Promise.resolve();

@@ -181,10 +181,95 @@ export class FakeKinesis {
     return `${stream}|${shardId}|${index}|${this.iteratorIssue++}`;
   }
 
+  /** Enhanced fan-out: registered consumers, subscriptions made, events pulled. */
+  readonly consumers = new Map<string, string>();
+  readonly subscriptions: Array<{ shardId: string; type: string; sequenceNumber?: string; at: number }> = [];
+  eventsPulled = 0;
+  /** Events a subscription yields before it ends (the service ends them after 5 minutes). */
+  eventsPerSubscription = Number.POSITIVE_INFINITY;
+  /** Records per event. */
+  recordsPerEvent = 3;
+  /** An error to put in the event stream of a subscription, or undefined. */
+  failSubscription: ((call: number) => Error | undefined) | undefined;
+
+  private subscribe(input: { ConsumerARN?: string; ShardId?: string; StartingPosition?: { Type?: string; SequenceNumber?: string } }, signal: AbortSignal | undefined): unknown {
+    const stream = [...this.consumers.entries()].find(([, arn]) => arn === input.ConsumerARN)?.[0].split('|')[0];
+    if (stream === undefined) throw serviceError('ResourceNotFoundException');
+    const shard = this.shard(stream, input.ShardId ?? '');
+    const position = input.StartingPosition ?? {};
+    const call = this.subscriptions.length;
+    this.subscriptions.push({ shardId: shard.shardId, type: position.Type ?? '', sequenceNumber: position.SequenceNumber, at: Date.now() });
+    let index = 0;
+    if (position.Type === 'LATEST') index = shard.records.length;
+    if (position.Type === 'AFTER_SEQUENCE_NUMBER' || position.Type === 'AT_SEQUENCE_NUMBER') {
+      const from = BigInt(position.SequenceNumber ?? '0');
+      const after = position.Type === 'AFTER_SEQUENCE_NUMBER';
+      index = shard.records.findIndex((r) => (after ? BigInt(r.SequenceNumber) > from : BigInt(r.SequenceNumber) >= from));
+      if (index < 0) index = shard.records.length;
+    }
+    const failure = this.failSubscription?.(call);
+    const events = async function* (fake: FakeKinesis): AsyncGenerator<unknown> {
+      if (failure !== undefined) {
+        yield { [failure.name]: { message: failure.message } };
+        return;
+      }
+      for (let sent = 0; sent < fake.eventsPerSubscription; sent++) {
+        signal?.throwIfAborted();
+        const records = shard.records.slice(index, index + fake.recordsPerEvent);
+        index += records.length;
+        fake.eventsPulled++;
+        const atEnd = index === shard.records.length;
+        if (atEnd && shard.closed) {
+          const children = (fake.streams.get(stream ?? "") ?? []).filter((s) => s.parentShardId === shard.shardId || s.adjacentParentShardId === shard.shardId);
+          yield { SubscribeToShardEvent: { Records: records, MillisBehindLatest: 0, ChildShards: children.map((c) => ({ ShardId: c.shardId, ParentShards: [shard.shardId] })) } };
+          return;
+        }
+        const continuation = records.length > 0 ? records[records.length - 1].SequenceNumber : index > 0 ? shard.records[index - 1].SequenceNumber : '0';
+        yield { SubscribeToShardEvent: { Records: records, ContinuationSequenceNumber: continuation, MillisBehindLatest: atEnd ? 0 : 1000 } };
+        if (atEnd) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    return { EventStream: events(this) };
+  }
+
+  private efo(name: string, input: Record<string, string | undefined>): unknown {
+    switch (name) {
+      case 'DescribeStreamSummaryCommand':
+        if (!this.streams.has(input.StreamName ?? '')) throw serviceError('ResourceNotFoundException');
+        return { StreamDescriptionSummary: { StreamARN: `arn:stream/${input.StreamName}`, StreamStatus: 'ACTIVE' } };
+      case 'RegisterStreamConsumerCommand': {
+        const key = `${(input.StreamARN ?? '').replace('arn:stream/', '')}|${input.ConsumerName}`;
+        if (this.consumers.has(key)) throw serviceError('ResourceInUseException');
+        this.consumers.set(key, `arn:consumer/${key}`);
+        return { Consumer: { ConsumerARN: `arn:consumer/${key}`, ConsumerStatus: 'CREATING' } };
+      }
+      case 'DescribeStreamConsumerCommand': {
+        const key = `${(input.StreamARN ?? '').replace('arn:stream/', '')}|${input.ConsumerName}`;
+        const arn = this.consumers.get(key);
+        if (arn === undefined) throw serviceError('ResourceNotFoundException');
+        return { ConsumerDescription: { ConsumerARN: arn, ConsumerStatus: 'ACTIVE' } };
+      }
+      case 'DeregisterStreamConsumerCommand':
+        for (const [key, arn] of this.consumers) if (arn === input.ConsumerARN) this.consumers.delete(key);
+        return {};
+      default:
+        return undefined;
+    }
+  }
+
   async send(command: CommandLike, options: SendOptions = {}): Promise<unknown> {
     const name = command.constructor.name;
     if (name !== 'PutRecordsCommand') {
       options.abortSignal?.throwIfAborted();
+      if (name === 'SubscribeToShardCommand') {
+        this.readCalls.push([name, command.input]);
+        return this.subscribe(command.input as Parameters<FakeKinesis['subscribe']>[0], options.abortSignal);
+      }
+      const efo = this.efo(name, command.input as Record<string, string | undefined>);
+      if (efo !== undefined) {
+        this.readCalls.push([name, command.input]);
+        return efo;
+      }
       return this.read(name, command.input);
     }
     const input = command.input as PutRecordsCommandInput;

@@ -542,7 +542,11 @@ describe('createKinesisReadable', () => {
       ['shardDiscoveryIntervalMs', { shardDiscoveryIntervalMs: -5 }],
       ['highWaterMark', { highWaterMark: 0 }],
       ['decode', { decode: 'xml' as 'json' }],
-      ['mode', { mode: 'efo' as 'polling' }],
+      ['mode', { mode: 'push' as 'polling' }],
+      ['consumerName', { mode: 'efo' }],
+      ['consumerName', { mode: 'efo', consumerName: '' }],
+      ['consumerName', { consumerName: 'c' }],
+      ['deregisterConsumerOnClose', { mode: 'efo', consumerName: 'c', deregisterConsumerOnClose: 1 as unknown as boolean }],
       ['deaggregate', { deaggregate: 'yes' as unknown as boolean }],
       ['checkpointStore', { checkpointStore: {} as MemoryCheckpointStore }],
     ];
