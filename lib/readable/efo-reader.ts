@@ -31,7 +31,9 @@ const WAIT_CODES = new Set(['ResourceInUseException', 'LimitExceededException', 
 export class EfoShardReader<T> extends ShardReader<T> {
   private continuation: string | undefined;
   private lastSubscribeAt = Number.NEGATIVE_INFINITY;
-  private hasStarted = false;
+  /** Discovery saw the shard closed; the subscription in progress, to end it. */
+  private closed = false;
+  private subscription: AbortController | undefined;
 
   constructor(
     host: ShardReaderHost<T>,
@@ -42,12 +44,25 @@ export class EfoShardReader<T> extends ShardReader<T> {
     super(host, shard, position);
   }
 
+  /**
+   * Not every server ends a subscription when its shard is closed by a reshard: read
+   * the rest with GetRecords, which reports the end by itself, once for the shard.
+   */
+  override markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscription?.abort();
+  }
+
   override async run(): Promise<ShardEnd> {
     let position = this.position;
     for (;;) {
+      if (this.closed) return this.poll(position);
       await this.sleep(this.lastSubscribeAt + EFO_DEFAULTS.resubscribeIntervalMs - Date.now());
       await this.host.whenFlowing();
+      if (this.closed) return this.poll(position);
       const subscription = new AbortController();
+      this.subscription = subscription;
       const stop = (): void => subscription.abort();
       this.host.signal.addEventListener('abort', stop, { once: true });
       try {
@@ -65,8 +80,9 @@ export class EfoShardReader<T> extends ShardReader<T> {
         log('%s/%s: subscription ended, subscribing again', this.streamName, this.shardId);
       } catch (error) {
         if (this.host.signal.aborted) throw new AbortError();
-        await this.onSubscribeError(error);
+        if (!this.closed) await this.onSubscribeError(error);
       } finally {
+        this.subscription = undefined;
         this.host.signal.removeEventListener('abort', stop);
         subscription.abort(); // only aborting the request frees the subscription
       }
@@ -80,10 +96,7 @@ export class EfoShardReader<T> extends ShardReader<T> {
     if (error !== undefined) throw error;
     const e = event.SubscribeToShardEvent;
     if (e === undefined) return undefined;
-    if (!this.hasStarted) {
-      this.hasStarted = true;
-      this.host.started(this.position);
-    }
+    this.reportStarted();
     this.failures = 0;
     this.host.observe(e.MillisBehindLatest);
     const raw = e.Records ?? [];

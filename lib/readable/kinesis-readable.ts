@@ -132,6 +132,7 @@ interface ShardState<T> {
   abort: AbortController;
   /** The lease was lost: records still in the consumer's hands cannot be checkpointed. */
   lost: boolean;
+  reader: ShardReader<T> | undefined;
 }
 
 interface StreamState {
@@ -359,6 +360,10 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private async listAndStart(stream: StreamState): Promise<void> {
     const listed = await this.listShards(stream.streamName);
     const fresh = listed.filter((shard) => !stream.tracker.has(shard.ShardId ?? ''));
+    for (const shard of listed) {
+      if (shard.SequenceNumberRange?.EndingSequenceNumber === undefined) continue;
+      this.shards.get(shardKey(stream.streamName, shard.ShardId ?? ''))?.reader?.markClosed();
+    }
     const key = this.storeKey(stream.streamName);
     const withCheckpoints = await Promise.all(
       fresh.map(async (shard): Promise<ListedShard> => {
@@ -454,6 +459,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         consumerArn === undefined
           ? new ShardReader<T>(this.hostFor(shard), info, position)
           : new EfoShardReader<T>(this.hostFor(shard), info, position, consumerArn);
+      shard.reader = reader;
       const current = shard;
       reader.run().then(
         () => this.onShardEnd(stream, current),
@@ -483,6 +489,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       writes: Promise.resolve(),
       abort: new AbortController(),
       lost: false,
+      reader: undefined,
     };
   }
 

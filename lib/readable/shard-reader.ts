@@ -106,8 +106,25 @@ export class ShardReader<T> {
 
   /** Reads the shard to its end. Rejects with the error that should stop the stream, or AbortError. */
   async run(): Promise<ShardEnd> {
-    let iterator = await this.getIterator(this.position);
+    return this.poll(this.position);
+  }
+
+  /** The shard was seen closed by discovery. Polling finds the end by itself. */
+  markClosed(): void {}
+
+  /** Once, when reading has begun. */
+  protected reportStarted(): void {
+    if (this.startReported) return;
+    this.startReported = true;
     this.host.started(this.position);
+  }
+
+  private startReported = false;
+
+  /** The GetRecords loop from `position` to SHARD_END. */
+  protected async poll(position: StartPosition): Promise<ShardEnd> {
+    let iterator = await this.getIterator(position);
+    this.reportStarted();
     for (;;) {
       await this.host.whenFlowing();
       await this.sleep(this.lastCallAt + MIN_CALL_INTERVAL_MS - Date.now());

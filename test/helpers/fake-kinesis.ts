@@ -189,6 +189,8 @@ export class FakeKinesis {
   eventsPerSubscription = Number.POSITIVE_INFINITY;
   /** Records per event. */
   recordsPerEvent = 3;
+  /** Like some local servers: a subscription never reports the end of a closed shard. */
+  subscriptionsIgnoreShardEnd = false;
   /** An error to put in the event stream of a subscription, or undefined. */
   failSubscription: ((call: number) => Error | undefined) | undefined;
 
@@ -219,7 +221,7 @@ export class FakeKinesis {
         index += records.length;
         fake.eventsPulled++;
         const atEnd = index === shard.records.length;
-        if (atEnd && shard.closed) {
+        if (atEnd && shard.closed && !fake.subscriptionsIgnoreShardEnd) {
           const children = (fake.streams.get(stream ?? "") ?? []).filter((s) => s.parentShardId === shard.shardId || s.adjacentParentShardId === shard.shardId);
           yield { SubscribeToShardEvent: { Records: records, MillisBehindLatest: 0, ChildShards: children.map((c) => ({ ShardId: c.shardId, ParentShards: [shard.shardId] })) } };
           return;

@@ -141,6 +141,22 @@ describe('createKinesisReadable in EFO mode', () => {
     r.destroy();
   });
 
+  it('reads the rest of a shard closed under it with GetRecords when the subscription does not report the end', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    fake.subscriptionsIgnoreShardEnd = true;
+    fill(fake, S0, 3);
+    const r = reader(fake, { shardDiscoveryIntervalMs: 1000 });
+    const first = await drive(clock, readN(r, 3));
+    fake.append('events', S0, '0:3', 'key-0');
+    fake.reshard('events', [S0], [S1]);
+    fake.append('events', S1, 'child', 'key-0');
+    const rest = await drive(clock, readN(r, 2));
+    assert.deepEqual([...first, ...rest].map((x) => x.data.toString()), ['0:0', '0:1', '0:2', '0:3', 'child']);
+    assert.ok(fake.readCount('GetRecordsCommand') >= 1, 'the end was found by polling');
+    r.destroy();
+  });
+
   it('resumes after a checkpoint with AFTER_SEQUENCE_NUMBER', async () => {
     const fake = new FakeKinesis();
     fake.addStream('events', 1);
