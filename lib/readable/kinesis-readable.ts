@@ -188,8 +188,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   constructor(options: KinesisReadableOptions<T>) {
     const resolved = resolveOptions(options);
-    super({ objectMode: true, highWaterMark: resolved.highWaterMark, signal: options.signal });
+    // Every check before super(): a stream that fails to construct must not start anything.
     const { client, owned } = resolveClient(options);
+    super({ objectMode: true, highWaterMark: resolved.highWaterMark, signal: options.signal });
     this.client = client;
     this.ownsClient = owned;
     this.store = resolved.store;
@@ -225,6 +226,8 @@ export class KinesisReadable<T = Buffer> extends Readable {
     try {
       const targets = records === undefined ? this.consumedTargets() : this.recordTargets(records);
       const lost = [...targets.keys()].filter((shard) => shard.lost);
+      // Report a lost shard once: later calls name it again only if more of its records are read.
+      if (records === undefined) for (const shard of lost) shard.target = targets.get(shard);
       const writes = [...targets].filter(([shard]) => !shard.lost).map(([shard, checkpoint]) => this.storeCheckpoint(shard, checkpoint));
       return Promise.all(writes).then(() => {
         // The shards still held are stored; the lost ones belong to another worker now.

@@ -157,8 +157,9 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   constructor(options: KinesisWritableOptions<T>) {
     const resolved = resolveOptions(options);
-    super({ objectMode: true, signal: options.signal });
+    // Every check before super(): a stream that fails to construct must not start anything.
     const { client, owned } = resolveClient(options);
+    super({ objectMode: true, signal: options.signal });
     this.client = client;
     this.ownsClient = owned;
     this.rules = resolved.rules;
