@@ -72,6 +72,8 @@ export function createKinesisClient(options: Omit<ClientOptions, 'client'> = {})
       connectionTimeout: CLIENT_DEFAULTS.connectionTimeoutMs,
       requestTimeout,
       throwOnRequestTimeout: true,
+      // requestTimeout ends when headers arrive: a body that stalls after them needs an idle timeout.
+      socketTimeout: requestTimeout,
       httpAgent: new Agent(agentOptions),
     });
   } else {

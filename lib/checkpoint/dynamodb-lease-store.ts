@@ -549,6 +549,7 @@ function createDynamoDBClient(options: DynamoDBLeaseStoreOptions): DynamoDBClien
       connectionTimeout: CLIENT_DEFAULTS.connectionTimeoutMs,
       requestTimeout: CLIENT_DEFAULTS.requestTimeoutMs,
       throwOnRequestTimeout: true,
+      socketTimeout: CLIENT_DEFAULTS.requestTimeoutMs,
     });
     if (config.credentials === undefined && process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined) {
       config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -144,8 +144,13 @@ export class ShardReader<T> {
         await this.backOff('GetRecords', error);
         continue;
       }
+      if (output.Records === undefined) {
+        // Every real answer lists its records (maybe none): an empty body must not read as SHARD_END.
+        await this.backOff('GetRecords', Object.assign(new Error('GetRecords answer without Records'), { name: 'InternalFailure', $retryable: {} }));
+        continue;
+      }
       this.failures = 0;
-      const raw = output.Records ?? [];
+      const raw = output.Records;
       this.host.observe(output.MillisBehindLatest);
       if (raw.length > 0) {
         const { records, bytes } = this.toRecords(raw, output.MillisBehindLatest);

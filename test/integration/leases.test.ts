@@ -120,4 +120,30 @@ describe('DynamoDBLeaseStore on kinesalite + dynalite', function () {
     await a.stop();
     client.destroy();
   });
+
+  it('checkpoint() reports a lost lease once, not on every later call', async () => {
+    await createTestStream(kinesis.endpoint, 'lost-once', 4);
+    await write(kinesis.endpoint, 'lost-once', 0, 400);
+    const a = new Worker(kinesis.endpoint, dynalite.endpoint, 'leases-lost', 'lost-once', 'worker-a');
+    await a.until(() => a.held.size === 4 && a.records.length === 400, 'worker a to read all 400 records');
+    // a checkpoints nothing; b joins and steals two of its shards.
+    const b = new Worker(kinesis.endpoint, dynalite.endpoint, 'leases-lost', 'lost-once', 'worker-b');
+    try {
+      await b.until(() => a.held.size === 2 && b.held.size === 2, 'an even split');
+      const lost = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'].filter((s) => !a.held.has(s));
+      await assert.rejects(a.reader.checkpoint(), (error: Error & { shardIds?: string[] }) => {
+        assert.equal(error.name, 'LeaseLostError');
+        assert.deepEqual([...(error.shardIds ?? [])].sort(), lost);
+        return true;
+      });
+      // Nothing more was read from the lost shards: there is nothing new to report.
+      await a.reader.checkpoint();
+      await a.reader.checkpoint();
+    } finally {
+      for (const reader of [a.reader, b.reader]) {
+        reader.destroy();
+        if (!reader.closed) await once(reader, 'close');
+      }
+    }
+  });
 });
