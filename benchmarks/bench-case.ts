@@ -4,6 +4,13 @@
  *
  *   node --import tsx benchmarks/bench-case.ts --mode raw|writer --endpoint URL \
  *     --size 100 --count 200000 [--warmup 20000] [--max-in-flight 8] [--linger-ms 50] [--max-buffered 10000] [--rate 20000]
+ *   node --import tsx benchmarks/bench-case.ts --mode raw-read|reader --endpoint URL --stream read-4x100000x100 \
+ *     [--warmup 40000] [--consume data|iterator] [--max-records-per-call N] [--high-water-mark N]
+ *   node --expose-gc --import tsx benchmarks/bench-case.ts --mode stalled|slow --endpoint URL --stream read-4x200000x1024 \
+ *     [--max-records-per-call 1000] [--high-water-mark 1000] [--duration-ms 5000] [--consume-every 100 --consume-sleep-ms 1]
+ *
+ * The read modes are in benchmarks/read-case.ts (see there); the rest of this comment is
+ * about the writer's.
  *
  * `raw` is the baseline: the AWS SDK's PutRecords in a loop, 500 entries per request,
  * `maxInFlight` requests at a time. `writer` pipes the same Buffers through
@@ -24,12 +31,17 @@ import { createKinesisClient } from '../lib/client.js';
 import { LIMITS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import { randomPartitionKey } from '../lib/writable/partition-key.js';
 import { createKinesisWritable, type KinesisWritableOptions } from '../lib/writable/kinesis-writable.js';
+import { buildPayloads } from './payloads.js';
+import { runReadCase, runStallCase, type ReadMode, type StallMode } from './read-case.js';
 
-export type Mode = 'raw' | 'writer';
+export { buildPayloads };
+
+export type WriteMode = 'raw' | 'writer';
+export type Mode = WriteMode | ReadMode;
 
 /** What one case reports. */
 export interface CaseResult {
-  mode: Mode;
+  mode: WriteMode;
   recordBytes: number;
   records: number;
   wallMs: number;
@@ -53,22 +65,7 @@ export interface CaseResult {
 const STREAM_NAME = 'bench';
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const REGION = 'us-east-1';
-/** Distinct pre-built payloads, cycled; a power of two. */
-const RING_SIZE = 1024;
 const MiB = 1024 * 1024;
-
-/** A ring of pre-built Buffers with seeded pseudo-random content, identical in every process. */
-export function buildPayloads(recordBytes: number): Buffer[] {
-  let state = 0x9e3779b9;
-  const pool = Buffer.allocUnsafe(RING_SIZE * recordBytes);
-  for (let i = 0; i < pool.length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    pool[i] = state & 0xff;
-  }
-  return Array.from({ length: RING_SIZE }, (_, i) => pool.subarray(i * recordBytes, (i + 1) * recordBytes));
-}
 
 interface RunOutcome {
   requests: number;
@@ -150,7 +147,7 @@ async function runWriter(
 
 /** Runs one mode once with a new client (the writer creates and destroys its own). */
 async function runOnce(
-  mode: Mode,
+  mode: WriteMode,
   endpoint: string,
   payloads: Buffer[],
   count: number,
@@ -169,7 +166,7 @@ async function runOnce(
 }
 
 export async function runCase(options: {
-  mode: Mode;
+  mode: WriteMode;
   endpoint: string;
   recordBytes: number;
   count: number;
@@ -240,10 +237,52 @@ async function main(): Promise<void> {
       'linger-ms': { type: 'string' },
       'max-buffered': { type: 'string' },
       rate: { type: 'string' },
+      stream: { type: 'string' },
+      consume: { type: 'string', default: 'data' },
+      'max-records-per-call': { type: 'string' },
+      'high-water-mark': { type: 'string' },
+      'duration-ms': { type: 'string', default: '5000' },
+      'consume-every': { type: 'string', default: '100' },
+      'consume-sleep-ms': { type: 'string', default: '1' },
     },
   });
-  if (values.mode !== 'raw' && values.mode !== 'writer') throw new Error('--mode must be raw or writer');
   if (values.endpoint === undefined) throw new Error('--endpoint is required');
+  const optionalNumber = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+  if (values.mode === 'raw-read' || values.mode === 'reader') {
+    if (values.stream === undefined) throw new Error('--stream is required');
+    if (values.consume !== 'data' && values.consume !== 'iterator') throw new Error('--consume must be data or iterator');
+    const result = await runReadCase({
+      mode: values.mode,
+      endpoint: values.endpoint,
+      stream: values.stream,
+      warmup: Number(values.warmup),
+      consume: values.consume,
+      maxRecordsPerCall: optionalNumber(values['max-records-per-call']),
+      highWaterMark: optionalNumber(values['high-water-mark']),
+    });
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  if (values.mode === 'stalled' || values.mode === 'slow') {
+    if (values.stream === undefined) throw new Error('--stream is required');
+    const result = await runStallCase({
+      mode: values.mode as StallMode,
+      endpoint: values.endpoint,
+      stream: values.stream,
+      maxRecordsPerCall: optionalNumber(values['max-records-per-call']) ?? 1000,
+      highWaterMark: optionalNumber(values['high-water-mark']) ?? 1000,
+      durationMs: Number(values['duration-ms']),
+      consumeEvery: Number(values['consume-every']),
+      consumeSleepMs: Number(values['consume-sleep-ms']),
+    });
+    process.stdout.write(JSON.stringify(result) + '\n');
+    if (result.violations.length > 0) {
+      process.stderr.write(`MEMORY BOUND EXCEEDED (${result.mode}, ${result.stream}):\n  ${result.violations.join('\n  ')}\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
+  if (values.mode !== 'raw' && values.mode !== 'writer') throw new Error('--mode must be raw, writer, raw-read, reader, stalled or slow');
   const result = await runCase({
     mode: values.mode,
     endpoint: values.endpoint,

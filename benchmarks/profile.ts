@@ -2,6 +2,7 @@
  * CPU profile of one benchmark case, summarised: where the client spends its time.
  *
  *   npx tsx benchmarks/profile.ts [--mode writer|raw] [--size 100] [--count 300000] [--top 25] [--compiled] [--keep]
+ *   npx tsx benchmarks/profile.ts --mode reader|raw-read [--stream read-4x100000x100] [--warmup 40000] [--consume data|iterator]
  *
  * Starts the stub server, runs benchmarks/bench-case.ts under `node --cpu-prof`, and
  * prints self time by area (lib/, AWS SDK, smithy, Node internals, GC) and the hottest
@@ -9,7 +10,9 @@
  * one-line modules, so lines mean nothing there: `--compiled` first compiles the project
  * with tsc into a temporary directory and profiles that JavaScript instead, adding the
  * hottest lib/ source lines (of the compiled .js). `--keep` leaves the .cpuprofile (open
- * it in Chrome DevTools) and prints its path.
+ * it in Chrome DevTools) and prints its path. The read modes read the stub's on-the-fly
+ * stream `--stream` (read-<shards>x<recordsPerShard>x<bytes>, primed before the run);
+ * `--size` and `--count` do not apply to them.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -44,6 +47,8 @@ const { values } = parseArgs({
     size: { type: 'string', default: '100' },
     count: { type: 'string', default: '300000' },
     warmup: { type: 'string', default: '30000' },
+    stream: { type: 'string', default: 'read-4x100000x100' },
+    consume: { type: 'string', default: 'data' },
     top: { type: 'string', default: '25' },
     compiled: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -56,11 +61,19 @@ async function main(): Promise<void> {
   try {
     const [line] = (await once(createInterface({ input: stub.stdout! }), 'line')) as [string];
     const { port } = JSON.parse(line) as { port: number };
+    const endpoint = `http://127.0.0.1:${port}`;
+    const reading = values.mode === 'reader' || values.mode === 'raw-read';
     const args = ['--cpu-prof', '--cpu-prof-dir', dir];
     if (values.compiled === true) args.push(await compile(dir));
     else args.push('--import', 'tsx', CASE_SCRIPT);
-    args.push('--mode', values.mode!, '--endpoint', `http://127.0.0.1:${port}`, '--size', values.size!);
-    args.push('--count', values.count!, '--warmup', values.warmup!);
+    args.push('--mode', values.mode!, '--endpoint', endpoint, '--warmup', values.warmup!);
+    if (reading) {
+      const primed = await fetch(`${endpoint}/prime?stream=${encodeURIComponent(values.stream!)}&limit=10000`);
+      if (!primed.ok) throw new Error(`stub /prime answered ${primed.status}`);
+      args.push('--stream', values.stream!, '--consume', values.consume!);
+    } else {
+      args.push('--size', values.size!, '--count', values.count!);
+    }
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -3,6 +3,8 @@
  * so its CPU is not charged to the client being measured:
  *
  *   node --import tsx benchmarks/stub-server.ts [--fail-rate 0.1] [--seed 1] [--latency-ms 0] [--shards 1] [--port 0]
+ *     [--read-stream bench-read --read-shards 4 --read-records-per-shard 100000 --read-record-bytes 100 [--read-prime]]
+ *     [--read-cache-mib 1536]
  *
  * (env FAIL_RATE / FAIL_SEED / LATENCY_MS / SHARDS / PORT work too). `--latency-ms` holds
  * every PutRecords answer that long, to imitate the round trip to a real endpoint. Once listening it prints one JSON
@@ -15,9 +17,18 @@
  *
  * It is built to stay out of the way: keep-alive, no logging, no per-entry decoding
  * (the data size is derived from the base64 length).
+ *
+ * Read side (benchmarks/stub-read.ts): streams held in memory and answered through
+ * ListShards, DescribeStreamSummary, GetShardIterator and GetRecords — one from the
+ * `--read-*` options, and any stream named `read-<shards>x<recordsPerShard>x<bytes>` on the
+ * fly. Other stream names keep the write-side answers above. `GET /stats` adds the read
+ * counters (`read`: totals, `readStreams`: per stream; `/stats?stream=NAME` for one
+ * stream), `GET /prime?stream=NAME&limit=L` builds the GetRecords answers of reads from
+ * TRIM_HORIZON in steps of L before a benchmark measures them.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { ReadSide } from './stub-read.js';
 
 const TARGET_PREFIX = 'Kinesis_20131202.';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -29,6 +40,12 @@ const { values: args } = parseArgs({
     'latency-ms': { type: 'string', default: process.env.LATENCY_MS ?? '0' },
     shards: { type: 'string', default: process.env.SHARDS ?? '1' },
     port: { type: 'string', default: process.env.PORT ?? '0' },
+    'read-stream': { type: 'string', default: 'bench-read' },
+    'read-shards': { type: 'string' },
+    'read-records-per-shard': { type: 'string', default: '100000' },
+    'read-record-bytes': { type: 'string', default: '100' },
+    'read-prime': { type: 'boolean', default: false },
+    'read-cache-mib': { type: 'string', default: '1536' },
   },
 });
 
@@ -51,6 +68,13 @@ function mulberry32(seed: number): () => number {
 }
 const random = mulberry32(Number(args.seed));
 
+const readSide = new ReadSide(Number(args['read-cache-mib']) * 1024 * 1024);
+if (args['read-shards'] !== undefined) {
+  const name = args['read-stream']!;
+  readSide.define(name, Number(args['read-shards']), Number(args['read-records-per-shard']), Number(args['read-record-bytes']));
+  if (args['read-prime'] === true) readSide.prime(name, 10_000);
+}
+
 const shardIds = Array.from({ length: shardCount }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
 const SEQUENCE_PREFIX = '4963' + '0'.repeat(20);
 
@@ -72,6 +96,16 @@ interface PutRecordsBody {
   StreamName?: string;
   StreamARN?: string;
   Records?: Array<{ Data?: string; PartitionKey?: string }>;
+}
+
+/** Any request body: the fields of every operation the stub answers. */
+interface RequestBody extends PutRecordsBody {
+  ShardId?: string;
+  ShardIteratorType?: string;
+  StartingSequenceNumber?: string;
+  Timestamp?: number;
+  ShardIterator?: string;
+  Limit?: number;
 }
 
 /** Decoded length of a base64 string, without decoding it. */
@@ -120,6 +154,12 @@ function streamName(body: { StreamName?: string; StreamARN?: string }): string {
   return body.StreamName ?? body.StreamARN?.split('/').pop() ?? 'bench';
 }
 
+/** The read stream a request names, if it names one. */
+function readStreamName(body: { StreamName?: string; StreamARN?: string }): string | undefined {
+  const name = body.StreamName ?? body.StreamARN?.split('/').pop();
+  return readSide.has(name) ? name : undefined;
+}
+
 function listShards(): { status: number; payload: string } {
   const shards = shardIds.map((shardId, i) => {
     const span = (1n << 128n) / BigInt(shardCount);
@@ -159,10 +199,10 @@ function clientError(type: string, message: string): { status: number; payload: 
   return { status: 400, payload: JSON.stringify({ __type: type, message }) };
 }
 
-function reply(res: ServerResponse, status: number, payload: string, contentType = CONTENT_TYPE): void {
+function reply(res: ServerResponse, status: number, payload: string | Buffer, contentType = CONTENT_TYPE): void {
   res.writeHead(status, {
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(payload),
+    'Content-Length': typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
     'x-amzn-RequestId': 'stub',
   });
   res.end(payload);
@@ -170,9 +210,18 @@ function reply(res: ServerResponse, status: number, payload: string, contentType
 
 function handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
   totals.requests++;
-  if (req.method === 'GET' && req.url === '/stats') {
+  if (req.method === 'GET' && req.url !== undefined && (req.url === '/stats' || req.url.startsWith('/stats?'))) {
     const cpu = process.cpuUsage();
-    reply(res, 200, JSON.stringify({ ...totals, cpuUserUs: cpu.user, cpuSystemUs: cpu.system }), 'application/json');
+    const stream = new URL(req.url, 'http://stub').searchParams.get('stream') ?? undefined;
+    const stats = { ...totals, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, read: readSide.totals(), readStreams: readSide.counters(stream) };
+    reply(res, 200, JSON.stringify(stats), 'application/json');
+    return;
+  }
+  if (req.method === 'GET' && req.url?.startsWith('/prime?') === true) {
+    const query = new URL(req.url, 'http://stub').searchParams;
+    const primed = readSide.prime(query.get('stream') ?? '', Number(query.get('limit') ?? 10_000));
+    if (primed === undefined) reply(res, 404, JSON.stringify({ error: `no read stream ${query.get('stream')}` }), 'application/json');
+    else reply(res, 200, JSON.stringify(primed), 'application/json');
     return;
   }
   const target = req.headers['x-amz-target'];
@@ -181,16 +230,16 @@ function handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     reply(res, status, payload);
     return;
   }
-  let parsed: PutRecordsBody;
+  let parsed: RequestBody;
   try {
-    parsed = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as PutRecordsBody);
+    parsed = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as RequestBody);
   } catch {
     const { status, payload } = clientError('SerializationException', 'request body is not JSON');
     reply(res, status, payload);
     return;
   }
   const operation = target.slice(TARGET_PREFIX.length);
-  let answer: { status: number; payload: string };
+  let answer: { status: number; payload: string | Buffer };
   switch (operation) {
     case 'PutRecords':
       answer = putRecords(parsed);
@@ -200,11 +249,21 @@ function handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
         return;
       }
       break;
-    case 'ListShards':
-      answer = listShards();
+    case 'ListShards': {
+      const name = readStreamName(parsed);
+      answer = name !== undefined ? readSide.listShards(name) : listShards();
       break;
-    case 'DescribeStreamSummary':
-      answer = describeStreamSummary(parsed);
+    }
+    case 'DescribeStreamSummary': {
+      const name = readStreamName(parsed);
+      answer = name !== undefined ? readSide.describeStreamSummary(name) : describeStreamSummary(parsed);
+      break;
+    }
+    case 'GetShardIterator':
+      answer = readSide.getShardIterator(parsed);
+      break;
+    case 'GetRecords':
+      answer = readSide.getRecords(parsed);
       break;
     default:
       answer = clientError('UnknownOperationException', `operation ${operation} is not supported by the stub`);
