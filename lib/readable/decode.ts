@@ -19,9 +19,13 @@ export type DecodeOption<T> = 'buffer' | 'string' | 'json' | ((data: Buffer, met
 /** A decoder bound to one option value. Throws DecodeError. */
 export type Decoder<T> = (data: Buffer, meta: DecodeMeta) => T;
 
+/** The default decoder: the data as is. Readers skip calling it (no meta object per record). */
+export const BUFFER_DECODER: Decoder<Buffer> = (data) => data;
+
 /** The decoder for the `decode` option; a ValidationError for anything else. */
 export function createDecoder<T>(option: DecodeOption<T> | undefined): Decoder<T> {
-  const decode = pick(option ?? 'buffer');
+  if (option === undefined || option === 'buffer') return BUFFER_DECODER as unknown as Decoder<T>;
+  const decode = pick(option);
   return (data, meta) => {
     try {
       return decode(data, meta) as T;

@@ -118,9 +118,9 @@ interface ShardState<T> {
   position: number;
   batchPushed: (() => void) | undefined;
   batchAborted: ((error: Error) => void) | undefined;
-  /** Position of the last record pushed, and of the last one the consumer has read out. */
-  lastPushed: Checkpoint | undefined;
-  lastConsumed: Checkpoint | undefined;
+  /** The last record pushed, and the last one the consumer has read out (positions taken when needed). */
+  lastPushed: KinesisRecord<T> | undefined;
+  lastConsumed: KinesisRecord<T> | undefined;
   ended: boolean;
   millisBehindLatest: number | undefined;
   /** Durable checkpoint. */
@@ -557,7 +557,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     stream.tracker.finish(shard.shardId);
     this.emit('shardEnd', { streamName: shard.streamName, shardId: shard.shardId } satisfies ShardEndEvent);
     // Nothing of it left to checkpoint: mark it done so a restart does not read it again.
-    if (shard.lastPushed === undefined || (shard.target !== undefined && compareCheckpoints(shard.target, shard.lastPushed) >= 0)) {
+    if (shard.lastPushed === undefined || (shard.target !== undefined && compareCheckpoints(shard.target, positionOf(shard.lastPushed)) >= 0)) {
       this.storeCheckpoint(shard, { sequenceNumber: SHARD_END }).catch((error: unknown) => {
         if (!(error instanceof LeaseLostError)) this.fail(error);
       });
@@ -622,7 +622,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         if (this.turn >= this.ready.length) this.turn = 0;
         const shard = this.ready[this.turn];
         const record = shard.batch[shard.position++];
-        shard.lastPushed = positionOf(record);
+        shard.lastPushed = record;
         this.pushLog.push(shard);
         this.pushLogRecords.push(record);
         this.recordsRead++;
@@ -651,7 +651,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     const unread = this.readableLength;
     const consumedUpTo = this.pushLog.length - unread;
     for (; this.pushLogHead < consumedUpTo; this.pushLogHead++) {
-      this.pushLog[this.pushLogHead].lastConsumed = positionOf(this.pushLogRecords[this.pushLogHead]);
+      this.pushLog[this.pushLogHead].lastConsumed = this.pushLogRecords[this.pushLogHead];
     }
     if (this.pushLogHead > 1024 && this.pushLogHead * 2 > this.pushLog.length) {
       this.pushLog = this.pushLog.slice(this.pushLogHead);
@@ -665,8 +665,9 @@ export class KinesisReadable<T = Buffer> extends Readable {
     const targets = new Map<ShardState<T>, Checkpoint>();
     for (const shard of this.shards.values()) {
       if (shard.lastConsumed === undefined) continue;
-      if (shard.target !== undefined && compareCheckpoints(shard.lastConsumed, shard.target) <= 0 && !shard.ended) continue;
-      targets.set(shard, this.checkpointFor(shard, shard.lastConsumed));
+      const consumed = positionOf(shard.lastConsumed);
+      if (shard.target !== undefined && compareCheckpoints(consumed, shard.target) <= 0 && !shard.ended) continue;
+      targets.set(shard, this.checkpointFor(shard, consumed));
     }
     return targets;
   }
@@ -683,7 +684,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         throw new ValidationError('record', `shard ${String(record.streamName)}/${String(record.shardId)} is not read by this reader`);
       }
       const position = positionOf(record);
-      if (shard.lastPushed === undefined || compareCheckpoints(position, shard.lastPushed) > 0) {
+      if (shard.lastPushed === undefined || compareCheckpoints(position, positionOf(shard.lastPushed)) > 0) {
         throw new ValidationError('record', `record ${record.sequenceNumber} of ${shard.streamName}/${shard.shardId} was not delivered by this reader`);
       }
       const checkpoint = this.checkpointFor(shard, position);
@@ -695,7 +696,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   /** The checkpoint for "done up to position": SHARD_END when that is the last record of a finished shard. */
   private checkpointFor(shard: ShardState<T>, position: Checkpoint): Checkpoint {
-    if (shard.ended && shard.lastPushed !== undefined && compareCheckpoints(position, shard.lastPushed) === 0) return { sequenceNumber: SHARD_END };
+    if (shard.ended && shard.lastPushed !== undefined && compareCheckpoints(position, positionOf(shard.lastPushed)) === 0) return { sequenceNumber: SHARD_END };
     return position;
   }
 

@@ -13,13 +13,13 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import { deaggregateRecord } from '../aggregation/deaggregate.js';
+import { deaggregateRecord, isAggregated } from '../aggregation/deaggregate.js';
 import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.js';
 import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
 import { errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
-import type { Decoder } from './decode.js';
+import { BUFFER_DECODER, type Decoder } from './decode.js';
 import type { StartPosition } from './shard-tracker.js';
 
 const log = logger('shard');
@@ -183,7 +183,7 @@ export class ShardReader<T> {
         if (this.skipThrough.sequenceNumber === sequenceNumber) skipUpTo = this.skipThrough.subSequenceNumber;
         this.skipThrough = undefined;
       }
-      const result = this.host.deaggregate ? deaggregateRecord(data) : undefined;
+      const result = this.host.deaggregate && isAggregated(data) ? deaggregateRecord(data) : undefined;
       if (result?.kind === 'aggregate') {
         const subRecords = result.records;
         for (let i = skipUpTo + 1; i < subRecords.length; i++) {
@@ -193,8 +193,16 @@ export class ShardReader<T> {
             continue;
           }
           bytes += sub.data.byteLength;
-          const record = this.record(sub.data, sub.partitionKey, sequenceNumber, arrival, millisBehindLatest);
-          record.subSequenceNumber = i;
+          const record: KinesisRecord<T> = {
+            data: this.decoded(sub.data, sub.partitionKey, sequenceNumber),
+            partitionKey: sub.partitionKey,
+            sequenceNumber,
+            subSequenceNumber: i,
+            approximateArrivalTimestamp: arrival,
+            streamName: this.streamName,
+            shardId: this.shardId,
+            millisBehindLatest,
+          };
           if (sub.explicitHashKey !== undefined) record.explicitHashKey = sub.explicitHashKey;
           records.push(record);
         }
@@ -206,23 +214,25 @@ export class ShardReader<T> {
         log('%s/%s: record %s has the KPL magic but is corrupt (%s): delivered whole', this.streamName, this.shardId, sequenceNumber, result.reason);
       }
       bytes += data.byteLength;
-      records.push(this.record(data, partitionKey, sequenceNumber, arrival, millisBehindLatest));
+      records.push({
+        data: this.decoded(data, partitionKey, sequenceNumber),
+        partitionKey,
+        sequenceNumber,
+        approximateArrivalTimestamp: arrival,
+        streamName: this.streamName,
+        shardId: this.shardId,
+        millisBehindLatest,
+      });
     }
     if (dropped > 0 || corrupt > 0) this.host.countAggregation(dropped, corrupt);
     return { records, bytes };
   }
 
-  private record(data: Buffer, partitionKey: string, sequenceNumber: string, arrival: Date, millisBehindLatest: number | undefined): KinesisRecord<T> {
-    const record: KinesisRecord<T> = {
-      data: this.host.decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey }),
-      partitionKey,
-      sequenceNumber,
-      approximateArrivalTimestamp: arrival,
-      streamName: this.streamName,
-      shardId: this.shardId,
-    };
-    if (millisBehindLatest !== undefined) record.millisBehindLatest = millisBehindLatest;
-    return record;
+  /** The record's data as the `decode` option asks; the default keeps the Buffer, at no cost. */
+  private decoded(data: Buffer, partitionKey: string, sequenceNumber: string): T {
+    const decode = this.host.decode;
+    if (decode === (BUFFER_DECODER as unknown as Decoder<T>)) return data as unknown as T;
+    return decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey });
   }
 
   /** Where to continue after an expired iterator: after the last delivered record. */
