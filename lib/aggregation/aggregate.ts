@@ -80,6 +80,46 @@ export class AggregateBuilder {
     return this.size + this.growth(partitionKey, explicitHashKey, dataBytes);
   }
 
+  /**
+   * Adds `record` if the aggregate stays within `maxSize` bytes (magic + protobuf + MD5);
+   * returns false, changing nothing, if it would not. One table lookup per key: the
+   * writer's hot path.
+   */
+  tryAdd(record: UserRecord, maxSize: number): boolean {
+    const key = record.partitionKey;
+    let keyIndex = this.keys.get(key);
+    let growth = 0;
+    let keyBytes = 0;
+    if (keyIndex === undefined) {
+      keyBytes = Buffer.byteLength(key, 'utf8');
+      growth += tableEntryBytes(keyBytes);
+    }
+    const hashKey = record.explicitHashKey;
+    let hashKeyIndex = -1;
+    let hashKnown: number | undefined;
+    if (hashKey !== undefined) {
+      hashKnown = this.hashKeys.get(hashKey);
+      hashKeyIndex = hashKnown ?? this.hashKeyTable.length;
+      if (hashKnown === undefined) growth += tableEntryBytes(hashKey.length);
+    }
+    const dataBytes = record.data.byteLength;
+    const messageLength = recordMessageLength(keyIndex ?? this.keyTable.length, hashKeyIndex, dataBytes);
+    growth += 1 + varintLength(messageLength) + messageLength;
+    if (AGGREGATE_FRAMING_BYTES + this.protobufBytes + growth > maxSize) return false;
+    if (keyIndex === undefined) {
+      keyIndex = this.keyTable.length;
+      this.keys.set(key, keyIndex);
+      this.keyTable.push({ text: key, bytes: keyBytes });
+    }
+    if (hashKey !== undefined && hashKnown === undefined) {
+      this.hashKeys.set(hashKey, hashKeyIndex);
+      this.hashKeyTable.push({ text: hashKey, bytes: hashKey.length });
+    }
+    this.entries.push({ keyIndex, hashKeyIndex, data: record.data, messageLength });
+    this.protobufBytes += growth;
+    return true;
+  }
+
   add(record: UserRecord): void {
     const keyIndex = this.intern(this.keys, this.keyTable, record.partitionKey);
     const hashKeyIndex = record.explicitHashKey === undefined ? -1 : this.intern(this.hashKeys, this.hashKeyTable, record.explicitHashKey);
@@ -187,14 +227,13 @@ export function aggregate(records: Iterable<UserRecord>, options: AggregateOptio
     first = undefined;
   };
   for (const record of records) {
-    const keyBytes = first === undefined ? Buffer.byteLength(record.partitionKey, 'utf8') : Buffer.byteLength(first.partitionKey, 'utf8');
-    if (first !== undefined && builder.sizeWith(record.partitionKey, record.explicitHashKey, record.data.byteLength) + keyBytes > maxBytes) close();
-    const aloneBytes = new AggregateBuilder().sizeWith(record.partitionKey, record.explicitHashKey, record.data.byteLength) + Buffer.byteLength(record.partitionKey, 'utf8');
-    if (aloneBytes > maxBytes) {
+    const budget = (key: string): number => maxBytes - Buffer.byteLength(key, 'utf8');
+    if (first !== undefined && builder.tryAdd(record, budget(first.partitionKey))) continue;
+    close();
+    if (!builder.tryAdd(record, budget(record.partitionKey))) {
       throw new ValidationError('data', `a record of ${record.data.byteLength} bytes does not fit an aggregate of maxBytes ${maxBytes}`);
     }
-    if (first === undefined) first = record;
-    builder.add(record);
+    first = record;
   }
   close();
   return out;

@@ -6,7 +6,7 @@
  * (one MD5 and one key-table entry instead of one per record). Pure logic, no I/O.
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { AggregateBuilder } from '../aggregation/aggregate.js';
+import { AggregateBuilder, type UserRecord } from '../aggregation/aggregate.js';
 import { hashKeyOf, hashKeyToDecimal } from '../aggregation/hash-key.js';
 import { randomPartitionKey } from './partition-key.js';
 import type { PendingRecord } from './record.js';
@@ -21,6 +21,9 @@ interface OpenAggregate<T> {
   partitionKeyBytes: number;
   hashKey: Buffer;
 }
+
+/** The common answer of add(): the record joined an open aggregate, nothing to queue. */
+const NOTHING: readonly never[] = Object.freeze([]);
 
 /** Partition keys whose MD5 is remembered (keys repeat: user ids, device ids...). */
 const HASH_CACHE_SIZE = 10000;
@@ -48,50 +51,42 @@ export class Aggregator<T> {
    * Adds a user record; returns the records ready to queue: a closed aggregate that
    * could not take it, or the record itself when it is too large to aggregate.
    */
-  add(record: PendingRecord<T>, map: ShardMap): PendingRecord<T>[] {
+  add(record: PendingRecord<T>, map: ShardMap): readonly PendingRecord<T>[] {
     const data = record.entry.Data as Uint8Array;
-    const ready: PendingRecord<T>[] = [];
     if (record.keyless) {
-      if (this.keyless !== undefined && !this.fits(this.keyless, this.keyless.partitionKey, undefined, data.byteLength)) {
-        ready.push(this.close(this.keyless));
-        this.keyless = undefined;
+      if (this.keyless !== undefined && this.join(this.keyless, { partitionKey: this.keyless.partitionKey, data }, record)) return NOTHING;
+      const ready: PendingRecord<T>[] = [];
+      if (this.keyless !== undefined) ready.push(this.close(this.keyless));
+      const key = randomPartitionKey();
+      const hashKey = hashKeyOf(key);
+      const aggregate = this.start(map.shardFor(hashKey) ?? '', key, hashKey);
+      this.keyless = undefined;
+      if (!this.join(aggregate, { partitionKey: key, data }, record)) {
+        ready.push(record); // too large to aggregate: it goes as a plain record
+        return ready;
       }
-      if (this.keyless === undefined) {
-        const key = randomPartitionKey();
-        const hashKey = hashKeyOf(key);
-        const aggregate = this.start(map.shardFor(hashKey) ?? '', key, hashKey);
-        if (!this.fits(aggregate, key, undefined, data.byteLength)) {
-          ready.push(record); // too large to aggregate: it goes as a plain record
-          return ready;
-        }
-        this.keyless = aggregate;
-      }
-      this.keyless.builder.add({ partitionKey: this.keyless.partitionKey, data });
-      this.keyless.members.push(record);
+      this.keyless = aggregate;
       return ready;
     }
     const partitionKey = record.entry.PartitionKey as string;
     const explicitHashKey = record.entry.ExplicitHashKey;
     const hashKey = explicitHashKey !== undefined ? hashKeyOf(partitionKey, explicitHashKey) : this.hashOf(partitionKey);
     const shardId = map.shardFor(hashKey) ?? '';
-    let aggregate = this.open.get(shardId);
-    if (aggregate !== undefined && !this.fits(aggregate, partitionKey, explicitHashKey, data.byteLength)) {
-      ready.push(this.close(aggregate));
-      this.open.delete(shardId);
-      aggregate = undefined;
-    }
-    if (aggregate === undefined) {
-      aggregate = this.start(shardId, partitionKey, hashKey);
-      if (!this.fits(aggregate, partitionKey, explicitHashKey, data.byteLength)) {
-        ready.push(record);
-        return ready;
-      }
-      this.open.set(shardId, aggregate);
-    }
-    const user: { partitionKey: string; data: Uint8Array; explicitHashKey?: string } = { partitionKey, data };
+    const user: UserRecord = { partitionKey, data };
     if (explicitHashKey !== undefined) user.explicitHashKey = explicitHashKey;
-    aggregate.builder.add(user);
-    aggregate.members.push(record);
+    const open = this.open.get(shardId);
+    if (open !== undefined && this.join(open, user, record)) return NOTHING;
+    const ready: PendingRecord<T>[] = [];
+    if (open !== undefined) {
+      ready.push(this.close(open));
+      this.open.delete(shardId);
+    }
+    const aggregate = this.start(shardId, partitionKey, hashKey);
+    if (!this.join(aggregate, user, record)) {
+      ready.push(record); // too large to aggregate: it goes as a plain record
+      return ready;
+    }
+    this.open.set(shardId, aggregate);
     return ready;
   }
 
@@ -124,8 +119,11 @@ export class Aggregator<T> {
     return { shardId, builder: new AggregateBuilder(), members: [], partitionKey, partitionKeyBytes: Buffer.byteLength(partitionKey, 'utf8'), hashKey };
   }
 
-  private fits(aggregate: OpenAggregate<T>, partitionKey: string, explicitHashKey: string | undefined, dataBytes: number): boolean {
-    return aggregate.builder.sizeWith(partitionKey, explicitHashKey, dataBytes) + aggregate.partitionKeyBytes <= this.maxBytes;
+  /** Adds the user record to the aggregate if it fits (data + the aggregate's key within maxBytes). */
+  private join(aggregate: OpenAggregate<T>, user: UserRecord, record: PendingRecord<T>): boolean {
+    if (!aggregate.builder.tryAdd(user, this.maxBytes - aggregate.partitionKeyBytes)) return false;
+    aggregate.members.push(record);
+    return true;
   }
 
   private close(aggregate: OpenAggregate<T>): PendingRecord<T> {
