@@ -7,6 +7,7 @@
  * record must keep backing off instead.
  */
 import { MAXIMUM_RETRY_DELAY } from '@aws-sdk/util-retry';
+import { AbortError } from './errors.js';
 import { RETRY_DEFAULTS } from './limits.js';
 import { nonNegativeNumber, positiveInteger } from './options.js';
 
@@ -124,4 +125,21 @@ export function isRetriableError(error: unknown): boolean {
 /** True for per-entry PutRecords error codes worth retrying. KMS configuration errors are not. */
 export function isRetriableEntryCode(code: string): boolean {
   return RETRIABLE_CODES.has(code) || !code.startsWith('KMS');
+}
+
+/** Waits `ms` (a backoff, a poll interval); an abort clears the timer and rejects with AbortError. */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new AbortError());
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

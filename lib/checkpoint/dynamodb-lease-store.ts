@@ -31,7 +31,7 @@ import { AbortError, CheckpointError, LeaseLostError, ValidationError, describeE
 import { CLIENT_DEFAULTS, LEASE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { nonEmptyString, positiveInteger } from '../options.js';
-import { RetryPolicy, errorCode, isRetriableError, type RetryOptions } from '../retry.js';
+import { RetryPolicy, delay, errorCode, isRetriableError, type RetryOptions } from '../retry.js';
 import { LeaseCoordinator, type LeaseView } from './lease-coordinator.js';
 import { SHARD_END, isCheckpoint, type Checkpoint, type CheckpointStore } from './store.js';
 
@@ -174,11 +174,8 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     const lease = this.held.get(leaseKey);
     if (lease === undefined) throw new LeaseLostError([shardId]);
     await this.onLease(leaseKey, lease, async () => {
-      const input = this.checkpointUpdate(leaseKey, checkpoint);
-      input.ConditionExpression = 'leaseOwner = :me AND leaseCounter = :counter';
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':me': { S: this.workerId }, ':counter': { N: String(lease.counter) } };
-      input.UpdateExpression += ', leaseCounter = :next';
-      input.ExpressionAttributeValues[':next'] = { N: String(lease.counter + 1) };
+      const plain = this.checkpointUpdate(leaseKey, checkpoint);
+      const input = this.ownedUpdate(leaseKey, lease, (plain.UpdateExpression ?? '').replace(/^SET /, ''), plain.ExpressionAttributeValues);
       try {
         await this.call('UpdateItem', () => this.client.send(new UpdateItemCommand(input)));
       } catch (error) {
@@ -301,16 +298,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     if (lease === undefined) return;
     await this.onLease(leaseKey, lease, async () => {
       try {
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { leaseKey: { S: leaseKey } },
-            UpdateExpression: 'SET leaseCounter = :next',
-            ConditionExpression: 'leaseOwner = :me AND leaseCounter = :counter',
-            ExpressionAttributeValues: { ':me': { S: this.workerId }, ':counter': { N: String(lease.counter) }, ':next': { N: String(lease.counter + 1) } },
-          }),
-          { abortSignal: this.abortController.signal },
-        );
+        await this.client.send(new UpdateItemCommand(this.ownedUpdate(leaseKey, lease, '')), { abortSignal: this.abortController.signal });
         lease.counter++;
         lease.renewedAt = Date.now();
       } catch (error) {
@@ -366,15 +354,9 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     if (lease === undefined) return;
     await this.onLease(leaseKey, lease, async () => {
       try {
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { leaseKey: { S: leaseKey } },
-            UpdateExpression: 'REMOVE leaseOwner SET leaseCounter = :next',
-            ConditionExpression: 'leaseOwner = :me AND leaseCounter = :counter',
-            ExpressionAttributeValues: { ':me': { S: this.workerId }, ':counter': { N: String(lease.counter) }, ':next': { N: String(lease.counter + 1) } },
-          }),
-        );
+        const input = this.ownedUpdate(leaseKey, lease, '');
+        input.UpdateExpression = `REMOVE leaseOwner ${input.UpdateExpression}`;
+        await this.client.send(new UpdateItemCommand(input));
         log('released lease %s', leaseKey);
       } catch (error) {
         log('could not release lease %s: %s', leaseKey, describeError(error));
@@ -477,6 +459,22 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     return this.streams.includes(stream);
   }
 
+  /** An update of a lease this worker holds: conditional on owner and counter, and moving the counter on. */
+  private ownedUpdate(leaseKey: string, lease: HeldLease, set: string, values: Record<string, AttributeValue> = {}): UpdateItemCommandInput {
+    return {
+      TableName: this.tableName,
+      Key: { leaseKey: { S: leaseKey } },
+      UpdateExpression: `SET leaseCounter = :next${set === '' ? '' : `, ${set}`}`,
+      ConditionExpression: 'leaseOwner = :me AND leaseCounter = :counter',
+      ExpressionAttributeValues: {
+        ...values,
+        ':me': { S: this.workerId },
+        ':counter': { N: String(lease.counter) },
+        ':next': { N: String(lease.counter + 1) },
+      },
+    };
+  }
+
   private checkpointUpdate(leaseKey: string, checkpoint: Checkpoint): UpdateItemCommandInput {
     return {
       TableName: this.tableName,
@@ -521,21 +519,6 @@ function toCheckpoint(item: Record<string, AttributeValue>): Checkpoint | undefi
   if (!isCheckpoint(checkpoint)) throw new CheckpointError(`lease ${item.leaseKey?.S ?? '?'} holds an invalid checkpoint ${JSON.stringify(sequenceNumber)}`);
   if (sequenceNumber === SHARD_END) return { sequenceNumber };
   return checkpoint;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortError());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new AbortError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function createDynamoDBClient(options: DynamoDBLeaseStoreOptions): DynamoDBClient {

@@ -17,7 +17,7 @@ import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '../options.js';
 import { decimalToHashKey } from '../aggregation/hash-key.js';
-import { RetryPolicy, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
+import { RetryPolicy, delay, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
 import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
 import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
 import { ShardReader, classifyReadError, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
@@ -418,7 +418,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         if (!isRetriableError(error) || !this.retryPolicy.canRetry(failures)) throw classifyReadError('ListShards', error, streamName);
         const delayMs = this.retryPolicy.delayFor(failures);
         this.emitRetry({ operation: 'ListShards', attempt: failures, delayMs, error });
-        await abortableDelay(delayMs, this.abortController.signal);
+        await delay(delayMs, this.abortController.signal);
       }
     }
   }
@@ -742,21 +742,6 @@ function positionOf(record: KinesisRecord<unknown>): Checkpoint {
 
 function shardKey(streamName: string, shardId: string): string {
   return `${streamName}\u0000${shardId}`;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortError());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new AbortError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 interface ResolvedReadableOptions<T> {

@@ -18,7 +18,7 @@ import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.j
 import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
-import { errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
+import { delay, errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
 import { BUFFER_DECODER, type Decoder } from './decode.js';
 import type { StartPosition } from './shard-tracker.js';
 
@@ -287,20 +287,7 @@ export class ShardReader<T> {
 
   /** A timer that the stream's AbortSignal clears. */
   protected sleep(ms: number): Promise<void> {
-    const signal = this.host.signal;
-    if (signal.aborted) return Promise.reject(new AbortError());
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(new AbortError());
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return delay(ms, this.host.signal);
   }
 }
 
