@@ -11,18 +11,8 @@ import {
   type KinesisWritableOptions,
 } from '../../lib/index.js';
 import { FakeKinesis } from '../helpers/fake-kinesis.js';
+import { prng } from '../helpers/prng.js';
 
-/** Seeded PRNG: the same cases on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(random: () => number, values: readonly T[]): T {
   return values[Math.floor(random() * values.length)];

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { AggregateBuilder, aggregate, type UserRecord } from '../../../lib/aggregation/aggregate.js';
 import { deaggregate, deaggregateRecord, isAggregated } from '../../../lib/aggregation/deaggregate.js';
 import { ValidationError } from '../../../lib/errors.js';
+import { prng } from '../../helpers/prng.js';
 
 interface AggUserRecord {
   partitionKey: string;
@@ -20,16 +21,6 @@ interface AggModule {
 }
 const agg = createRequire(import.meta.url)('aws-kinesis-agg') as AggModule;
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEY_CHARS = ['a', 'Z', '7', 'é', 'ß', '中', '文', '😀', '🚀', '-', ' '];
 

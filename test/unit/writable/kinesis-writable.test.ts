@@ -14,6 +14,7 @@ import {
   type RetryEvent,
 } from '../../../lib/index.js';
 import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
+import { prng } from '../../helpers/prng.js';
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 2 };
 
@@ -21,17 +22,6 @@ function writer<T = unknown>(fake: FakeKinesis, options: Partial<KinesisWritable
   return createKinesisWritable<T>({ client: fake.asClient(), streamName: 'events', retry: fastRetry, ...options });
 }
 
-/** A seeded PRNG so failure patterns are the same on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function datas(fake: FakeKinesis): string[] {
   return fake.stored.map((r) => r.data.toString());
