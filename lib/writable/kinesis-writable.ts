@@ -108,6 +108,7 @@ interface Lane<T> {
   aggregator: Aggregator<T> | undefined;
   shardMap: ShardMap | undefined;
   loadingMap: boolean;
+  mapRetryTimer: NodeJS.Timeout | undefined;
   unmapped: PendingRecord<T>[];
   /** Aggregates stored on another shard than planned, waiting for a fresh map to be checked. */
   misplaced: PendingRecord<T>[];
@@ -221,8 +222,10 @@ export class KinesisWritable<T = unknown> extends Writable {
     for (const lane of this.lanes.values()) {
       clearTimeout(lane.lingerTimer);
       clearTimeout(lane.backoffTimer);
+      clearTimeout(lane.mapRetryTimer);
       lane.lingerTimer = undefined;
       lane.backoffTimer = undefined;
+      lane.mapRetryTimer = undefined;
     }
     const reason = error ?? new AbortError('the writer was destroyed');
     const waiters = this.waiters;
@@ -257,6 +260,7 @@ export class KinesisWritable<T = unknown> extends Writable {
           this.aggregateMaxBytes === undefined ? undefined : new Aggregator<T>(streamName, this.aggregateMaxBytes, this.preserveOrder),
         shardMap: undefined,
         loadingMap: false,
+        mapRetryTimer: undefined,
         unmapped: [],
         misplaced: [],
       };
@@ -333,8 +337,9 @@ export class KinesisWritable<T = unknown> extends Writable {
         }
         const delayMs = this.retryPolicy.delayFor(attempt);
         this.emit('retry', { operation: 'ListShards', attempt, delayMs, error } satisfies RetryEvent);
-        lane.lingerTimer ??= setTimeout(() => {
-          lane.lingerTimer = undefined;
+        clearTimeout(lane.mapRetryTimer);
+        lane.mapRetryTimer = setTimeout(() => {
+          lane.mapRetryTimer = undefined;
           this.loadShardMap(lane, attempt + 1);
         }, delayMs);
       },

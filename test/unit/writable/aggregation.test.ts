@@ -126,6 +126,17 @@ describe('createKinesisWritable with aggregation', () => {
     assert.deepEqual(error.failedRecords?.map((f) => f.item), ['a']);
   });
 
+  it('retries a throttled ListShards even when nothing more is written (end() waits for it)', async () => {
+    const fake = new FakeKinesis();
+    fake.addStream('events', 1);
+    let failures = 0;
+    fake.failRead = (operation) => (operation === 'ListShardsCommand' && failures++ < 3 ? serviceError('ThrottlingException') : undefined);
+    const w = writer(fake, { retry: { baseDelayMs: 20, maxDelayMs: 40 } });
+    w.end('only');
+    await new Promise((resolve, reject) => w.once('finish', resolve).once('error', reject));
+    assert.equal(users(fake.stored).length, 1);
+  });
+
   it('retries a throttled ListShards', async () => {
     const fake = new FakeKinesis();
     fake.addStream('events', 1);
