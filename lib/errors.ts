@@ -94,8 +94,9 @@ export class DecodeError extends KinesisStreamsError {
   readonly sequenceNumber: string;
 
   constructor(streamName: string, shardId: string, sequenceNumber: string, cause: unknown) {
+    // Only the cause's name: parser messages quote the data, and payloads never go into messages.
     super(
-      `decode: record ${sequenceNumber} of ${streamName}/${shardId} could not be decoded: ${describeError(cause)}`,
+      `decode: record ${sequenceNumber} of ${streamName}/${shardId} could not be decoded (${cause instanceof Error ? cause.name : typeof cause}; see cause)`,
       'ERR_KINESIS_DECODE',
       { cause },
     );
