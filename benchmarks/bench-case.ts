@@ -4,6 +4,7 @@
  *
  *   node --import tsx benchmarks/bench-case.ts --mode raw|writer --endpoint URL \
  *     --size 100 --count 200000 [--warmup 20000] [--max-in-flight 8] [--linger-ms 50] [--max-buffered 10000] [--rate 20000]
+ *   (--mode agg-writer | agg-writer-keys: the writer with aggregation: true, random keys | 1000 partition keys)
  *   node --import tsx benchmarks/bench-case.ts --mode raw-read|reader --endpoint URL --stream read-4x100000x100 \
  *     [--warmup 40000] [--consume data|iterator] [--max-records-per-call N] [--high-water-mark N]
  *   node --expose-gc --import tsx benchmarks/bench-case.ts --mode stalled|slow --endpoint URL --stream read-4x200000x1024 \
@@ -36,7 +37,14 @@ import { runReadCase, runStallCase, type ReadMode, type StallMode } from './read
 
 export { buildPayloads };
 
-export type WriteMode = 'raw' | 'writer';
+/**
+ * `agg-writer`: the writer with `aggregation: true` and no partition key (one random key per
+ * aggregate); `agg-writer-keys`: the same with `partitionKey: item => …`, 1000 distinct keys.
+ */
+export type AggWriteMode = 'agg-writer' | 'agg-writer-keys';
+export type WriteMode = 'raw' | 'writer' | AggWriteMode;
+/** Distinct partition keys of `agg-writer-keys`. */
+export const AGG_DISTINCT_KEYS = 1000;
 export type Mode = WriteMode | ReadMode;
 
 /** What one case reports. */
@@ -59,7 +67,7 @@ export interface CaseResult {
   retries: number;
   /** Bytes acknowledged: data + partition keys. */
   bytes: number;
-  options: { maxInFlight: number; lingerMs: number | null; maxBufferedRecords: number | null; rate: number | null };
+  options: { maxInFlight: number; lingerMs: number | null; maxBufferedRecords: number | null; rate: number | null; aggregation: boolean };
 }
 
 const STREAM_NAME = 'bench';
@@ -155,7 +163,7 @@ async function runOnce(
   overrides: Partial<KinesisWritableOptions<Buffer>>,
   rate?: number,
 ): Promise<RunOutcome> {
-  if (mode === 'writer') return runWriter(endpoint, payloads, count, overrides, rate);
+  if (mode === 'writer' || mode === 'agg-writer' || mode === 'agg-writer-keys') return runWriter(endpoint, payloads, count, overrides, rate);
   if (rate !== undefined) throw new Error('--rate is for the writer only');
   const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS });
   try {
@@ -183,6 +191,12 @@ export async function runCase(options: {
   if (options.lingerMs !== undefined) overrides.lingerMs = options.lingerMs;
   if (options.maxBufferedRecords !== undefined) overrides.maxBufferedRecords = options.maxBufferedRecords;
   const payloads = buildPayloads(recordBytes);
+  if (mode === 'agg-writer' || mode === 'agg-writer-keys') overrides.aggregation = true;
+  if (mode === 'agg-writer-keys') {
+    // Payload i of the ring has key i mod 1000: the writer's partitionKey function is a Map lookup.
+    const keys = new Map<Buffer, string>(payloads.map((p, i) => [p, `user-${String(i % AGG_DISTINCT_KEYS).padStart(4, '0')}`]));
+    overrides.partitionKey = (item: Buffer) => keys.get(item)!;
+  }
 
   if (options.warmup > 0) await runOnce(mode, endpoint, payloads, options.warmup, maxInFlight, overrides);
   // Let the warm-up's sockets close and its garbage settle before measuring.
@@ -218,9 +232,10 @@ export async function runCase(options: {
     bytes: outcome.bytes,
     options: {
       maxInFlight,
-      lingerMs: mode === 'writer' ? (options.lingerMs ?? WRITABLE_DEFAULTS.lingerMs) : null,
-      maxBufferedRecords: mode === 'writer' ? (options.maxBufferedRecords ?? WRITABLE_DEFAULTS.maxBufferedRecords) : null,
+      lingerMs: mode !== 'raw' ? (options.lingerMs ?? WRITABLE_DEFAULTS.lingerMs) : null,
+      maxBufferedRecords: mode !== 'raw' ? (options.maxBufferedRecords ?? WRITABLE_DEFAULTS.maxBufferedRecords) : null,
       rate: options.rate ?? null,
+      aggregation: overrides.aggregation === true,
     },
   };
 }
@@ -282,7 +297,9 @@ async function main(): Promise<void> {
     }
     return;
   }
-  if (values.mode !== 'raw' && values.mode !== 'writer') throw new Error('--mode must be raw, writer, raw-read, reader, stalled or slow');
+  if (values.mode !== 'raw' && values.mode !== 'writer' && values.mode !== 'agg-writer' && values.mode !== 'agg-writer-keys') {
+    throw new Error('--mode must be raw, writer, agg-writer, agg-writer-keys, raw-read, reader, stalled or slow');
+  }
   const result = await runCase({
     mode: values.mode,
     endpoint: values.endpoint,

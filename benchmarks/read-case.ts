@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createKinesisClient } from '../lib/client.js';
 import { LIMITS, READABLE_DEFAULTS } from '../lib/limits.js';
 import { createKinesisReadable, type KinesisReadable, type KinesisReadableOptions } from '../lib/readable/kinesis-readable.js';
+import { aggregateRing } from './stub-read.js';
 
 export type ReadMode = 'raw-read' | 'reader';
 export type StallMode = 'stalled' | 'slow';
@@ -53,10 +54,29 @@ export function memoryAllowance(shards: number, maxRecordsPerCall: number, highW
 }
 
 /** The shape of a stub read stream, from its name. */
-export function readStreamShape(stream: string): { shards: number; recordsPerShard: number; recordBytes: number } {
+export function readStreamShape(stream: string): {
+  shards: number;
+  /** Kinesis records per shard. */
+  recordsPerShard: number;
+  /** Data bytes of one Kinesis record. */
+  recordBytes: number;
+  /** User records per Kinesis record (1 on a plain stream) and their data bytes. */
+  usersPerRecord: number;
+  userBytes: number;
+} {
+  const aggregated = /^agg-(\d+)x(\d+)x(\d+)x(\d+)$/.exec(stream);
+  if (aggregated !== null) {
+    const usersPerRecord = Number(aggregated[3]);
+    const userBytes = Number(aggregated[4]);
+    const recordBytes = aggregateRing(usersPerRecord, userBytes)[0].length;
+    return { shards: Number(aggregated[1]), recordsPerShard: Number(aggregated[2]), recordBytes, usersPerRecord, userBytes };
+  }
   const match = /^read-(\d+)x(\d+)x(\d+)$/.exec(stream);
-  if (match === null) throw new Error(`--stream must be a stub read stream read-<shards>x<recordsPerShard>x<recordBytes>, got ${stream}`);
-  return { shards: Number(match[1]), recordsPerShard: Number(match[2]), recordBytes: Number(match[3]) };
+  if (match === null) {
+    throw new Error(`--stream must be a stub read stream read-<shards>x<recordsPerShard>x<recordBytes> or agg-<shards>x<aggregatesPerShard>x<users>x<userBytes>, got ${stream}`);
+  }
+  const recordBytes = Number(match[3]);
+  return { shards: Number(match[1]), recordsPerShard: Number(match[2]), recordBytes, usersPerRecord: 1, userBytes: recordBytes };
 }
 
 interface StubReadCounters {
@@ -80,7 +100,10 @@ export interface ReadCaseResult {
   stream: string;
   shards: number;
   recordBytes: number;
+  /** Records delivered: user records for the reader (de-aggregated), Kinesis records for raw-read. */
   records: number;
+  /** User records per Kinesis record of the stream (1 on a plain stream). */
+  usersPerRecord: number;
   /** Data bytes read (sum of the records' data lengths). */
   bytes: number;
   wallMs: number;
@@ -168,7 +191,10 @@ export async function runReadCase(options: {
 }): Promise<ReadCaseResult> {
   const { mode, endpoint, stream } = options;
   const shape = readStreamShape(stream);
-  const count = shape.shards * shape.recordsPerShard;
+  // The reader de-aggregates (default deaggregate: true): it delivers user records; the raw loop delivers Kinesis records.
+  const perRecord = mode === 'reader' ? shape.usersPerRecord : 1;
+  const recordBytes = mode === 'reader' ? shape.userBytes : shape.recordBytes;
+  const count = shape.shards * shape.recordsPerShard * perRecord;
   const consume = options.consume ?? 'data';
   const overrides: Partial<KinesisReadableOptions> = {};
   if (options.maxRecordsPerCall !== undefined) overrides.maxRecordsPerCall = options.maxRecordsPerCall;
@@ -202,14 +228,15 @@ export async function runReadCase(options: {
   const after = await stubCounters(endpoint, stream);
 
   if (outcome.records !== count) throw new Error(`${mode}: read ${outcome.records} record(s), expected ${count}`);
-  if (outcome.bytes !== count * shape.recordBytes) throw new Error(`${mode}: read ${outcome.bytes} data bytes, expected ${count * shape.recordBytes}`);
+  if (outcome.bytes !== count * recordBytes) throw new Error(`${mode}: read ${outcome.bytes} data bytes, expected ${count * recordBytes}`);
   const cpuUs = cpu.user + cpu.system;
   return {
     mode,
     stream,
     shards: shape.shards,
-    recordBytes: shape.recordBytes,
+    recordBytes,
     records: count,
+    usersPerRecord: shape.usersPerRecord,
     bytes: outcome.bytes,
     wallMs,
     recordsPerSec: count / (wallMs / 1000),

@@ -13,11 +13,19 @@
  * deliver exactly its records; the memory-bound runs fail the benchmark when the reader
  * holds more than (open shards × maxRecordsPerCall) + highWaterMark records.
  *
- * Options: --reps N (5), --quick (smaller counts, fewer reps, for a smoke test),
+ * KPL aggregation: the writer with `aggregation: true` (random keys; 1000 partition keys) vs
+ * the raw loop on a 4-shard stub that counts the user records inside aggregates, and the
+ * de-aggregating reader on a stream of aggregates (benchmarks/stub-read.ts `agg-…`). Peers
+ * (benchmarks/peer-case.ts; aws-kinesis-writable, kinesis-streams, lifion-kinesis) come from
+ * benchmarks/package.json, installed into benchmarks/node_modules first when missing. Also
+ * writes benchmarks/chart.svg (benchmarks/chart.ts).
+ *
+ * Options: --reps N (3), --quick (smaller counts, fewer reps, for a smoke test),
  * --no-extras (skip the writer's option sweeps and the failure check), --no-write (print
  * only), --only writer|reader (one side only; with --no-write, for work on one side).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +35,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { READABLE_DEFAULTS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import type { CaseResult, Mode, WriteMode } from './bench-case.js';
+import { renderChart, type ChartBar } from './chart.js';
+import { PEERS, type Peer, type PeerResult } from './peer-case.js';
 import { FIXED_SLACK_BYTES, PARSE_COPIES, RECORD_OBJECT_ALLOWANCE_BYTES, type ReadCaseResult, type StallResult } from './read-case.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,9 +46,14 @@ const OVERHEAD_SCRIPT = fileURLToPath(new URL('./overhead.ts', import.meta.url))
 const READ_OVERHEAD_SCRIPT = fileURLToPath(new URL('./read-overhead.ts', import.meta.url));
 const RESULTS_MD = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const RESULTS_JSON = fileURLToPath(new URL('./results.json', import.meta.url));
+const CHART_SVG = fileURLToPath(new URL('./chart.svg', import.meta.url));
+const PEER_SCRIPT = fileURLToPath(new URL('./peer-case.ts', import.meta.url));
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 /** The writer's random partition keys are 10 characters; the raw loop uses the same function. */
 const PARTITION_KEY_BYTES = 10;
 const TARGETS = { cpuRatioMax: 1.15, throughputRatioMin: 0.9 };
+/** Aggregated writer: user records/s ≥ 4× the raw loop's; de-aggregating reader: ≥ 3× raw-read records/s of a plain 100 B stream. */
+const AGG_TARGETS = { writerThroughputMin: 4, readerThroughputMin: 3 };
 
 const { values: cli } = parseArgs({
   options: {
@@ -53,7 +68,8 @@ if (cli.only !== undefined && cli.only !== 'writer' && cli.only !== 'reader') th
 const runWriter = cli.only !== 'reader';
 const runReader = cli.only !== 'writer';
 const quick = cli.quick === true;
-const reps = cli.reps !== undefined ? Number(cli.reps) : quick ? 2 : 5;
+// Three runs per mode (median, min–max) keep the full `npm run bench` under 5 minutes with every section.
+const reps = cli.reps !== undefined ? Number(cli.reps) : quick ? 2 : 3;
 const scale = quick ? 0.25 : 1;
 
 /** Main table: record size, records per run, warm-up records per run. */
@@ -66,7 +82,8 @@ const SWEEP = {
   count: 100_000 * scale,
   warmup: 10_000 * scale,
   // Two runs per option set (three before the reader joined) keep `npm run bench` near 4 minutes.
-  reps: quick ? 1 : 2,
+  // One run per option set keeps `npm run bench` under 5 minutes with the aggregation and peer sections.
+  reps: 1,
   maxInFlight: [4, 8, 16],
   lingerMs: [0, 20, 50],
 };
@@ -76,6 +93,16 @@ const LATENCY_SWEEP = { latencyMs: 20, count: 100_000 * scale, warmup: 10_000 * 
 const PACED = { rate: 5_000, count: 10_000 * scale, lingerMs: [0, 20, 50] };
 const FAIL_CHECK = { failRate: 0.1, count: 20_000 * scale };
 const OVERHEAD = { count: 200_000 * scale, reps: quick ? 3 : 5 };
+/**
+ * KPL aggregation, writer side: raw PutRecords loop vs the writer with `aggregation: true`
+ * (random keys: one per aggregate) and with 1000 distinct partition keys, 100 B records,
+ * against a 4-shard stub that decodes every entry and counts the user records inside.
+ */
+const AGG_WRITE = { recordBytes: 100, count: 400_000 * scale, warmup: 40_000 * scale, reps, shards: 4 };
+/** KPL aggregation, reader side: a stub stream whose records are aggregates of `users` records of `userBytes`. */
+const AGG_READ = { shards: 4, aggregatesPerShard: 600 * scale, users: 400, userBytes: 100, reps };
+/** Peer libraries (benchmarks/package.json) on the writer's 100 B workload against the main stub. */
+const PEER_BENCH = { count: 100_000 * scale, warmup: 10_000 * scale, reps: quick ? 1 : 3 };
 
 /**
  * Reader vs raw: stub read streams (every shard open, all records there from the start),
@@ -125,6 +152,10 @@ interface StubStats {
   bytes: number;
   failedEntries: number;
   putRecordsRequests: number;
+  userRecords: number;
+  userDataBytes: number;
+  aggregates: number;
+  corruptAggregates: number;
   requests: number;
   cpuUserUs: number;
   cpuSystemUs: number;
@@ -494,6 +525,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   log(`kinesis-node-streams benchmark: node ${machine.node}, ${machine.cpuCount} × ${machine.cpuModel}, ${reps} repetition(s)`);
   const stubs: Stub[] = [];
+  const peerInstall = ensureBenchDependencies();
   try {
     const stub = await startStub();
     stubs.push(stub);
@@ -564,18 +596,30 @@ async function main(): Promise<void> {
       progress(`writer, ${r.retries} entries retried`, r);
     }
 
+    let aggWrite: AggWriteBench | undefined;
+    let peers: PeerBench | undefined;
+    if (runWriter) {
+      const aggStub = await startStub(['--shards', String(AGG_WRITE.shards), '--count-user-records']);
+      stubs.push(aggStub);
+      aggWrite = await aggWriteBench(aggStub);
+      peers = await peerBench(stub, peerInstall);
+    }
+
     let reader: ReaderBench | undefined;
+    let aggRead: AggReadBench | undefined;
     if (runReader) {
       const readStub = await startStub();
       stubs.push(readStub);
       reader = await readerBench(readStub);
+      aggRead = await aggReadBench(readStub, reader);
     }
 
     const elapsedS = (performance.now() - started) / 1000;
     machine.loadAvg1mEnd = Number(os.loadavg()[0].toFixed(2));
     const passed = ratioList.every((r) => r.cpuOk && r.throughputOk);
     const readerPassed = reader === undefined ? undefined : reader.ratios.every((r) => r.cpuOk && r.throughputOk);
-    const report = renderMarkdown({ machine, summaries, ratioList, sweepResult, latencyResult, pacedRuns, failCheck, overhead, reader, elapsedS, passed });
+    const report = renderMarkdown({ machine, summaries, ratioList, sweepResult, latencyResult, pacedRuns, failCheck, overhead, reader, elapsedS, passed, aggWrite, aggRead, peers });
+    const chart = chartOf(summaries, aggWrite, peers, reader, aggRead);
     process.stdout.write(`\n${mainTable(summaries)}\n\n${ratioTable(ratioList)}\n`);
     if (sweepResult !== undefined) process.stdout.write(`\nOption sweep (writer, ${SWEEP.recordBytes} B):\n${sweepTable(sweepResult.rows)}\n`);
     if (latencyResult !== undefined) {
@@ -585,11 +629,17 @@ async function main(): Promise<void> {
       process.stdout.write(`\nReader vs raw GetRecords loop:\n${readMainTable(reader.summaries)}\n\n${readRatioTable(reader.ratios)}\n`);
       process.stdout.write(`\nMemory bound (${STALL.recordBytes} B records, ${STALL.shards} shards):\n${stallTable(reader.stalls)}\n`);
     }
+    if (aggWrite !== undefined) process.stdout.write(`\nKPL aggregation, writer:\n${aggWriteTable(aggWrite)}\n`);
+    if (aggRead !== undefined) process.stdout.write(`\nKPL aggregation, reader:\n${aggReadTable(aggRead)}\n`);
+    if (peers !== undefined) process.stdout.write(`\nPeers:\n${peerTable(peers)}\n`);
     process.stdout.write(`\nWriter vs raw targets: ${runWriter ? (passed ? 'PASS' : 'FAIL') : 'not run'}`);
+    if (aggWrite !== undefined) process.stdout.write(`; aggregated writer ≥ ${AGG_TARGETS.writerThroughputMin}× raw: ${aggWrite.ratios.every((r) => r.ok) ? 'PASS' : 'FAIL'}`);
+    if (aggRead !== undefined) process.stdout.write(`; de-aggregating reader ≥ ${AGG_TARGETS.readerThroughputMin}× raw-read: ${aggRead.ok ? 'PASS' : 'FAIL'}`);
     process.stdout.write(`; reader vs raw targets: ${readerPassed === undefined ? 'not run' : readerPassed ? 'PASS' : 'FAIL'}`);
     process.stdout.write(`${reader === undefined ? '' : '; reader memory bound: PASS'} (${elapsedS.toFixed(0)} s)\n`);
     if (cli['no-write'] !== true) {
       await writeFile(RESULTS_MD, report);
+      await writeFile(CHART_SVG, chart);
       const json = {
         machine,
         settings: {
@@ -606,6 +656,10 @@ async function main(): Promise<void> {
           stall: STALL,
           readOverhead: READ_OVERHEAD,
           readerDefaults: READABLE_DEFAULTS,
+          aggWrite: AGG_WRITE,
+          aggRead: AGG_READ,
+          aggTargets: AGG_TARGETS,
+          peers: PEER_BENCH,
         },
         targets: TARGETS,
         passed,
@@ -622,10 +676,12 @@ async function main(): Promise<void> {
           reader === undefined
             ? undefined
             : { summaries: reader.summaries, ratios: reader.ratios, overhead: reader.overhead, stalls: reader.stalls, runs: reader.runs },
+        aggregation: { writer: aggWrite, reader: aggRead },
+        peers,
         elapsedSeconds: elapsedS,
       };
       await writeFile(RESULTS_JSON, JSON.stringify(json, null, 2) + '\n');
-      log(`wrote ${RESULTS_MD} and ${RESULTS_JSON}`);
+      log(`wrote ${RESULTS_MD}, ${RESULTS_JSON} and ${CHART_SVG}`);
     }
   } finally {
     for (const s of stubs) s.close();
@@ -644,6 +700,9 @@ function renderMarkdown(r: {
   reader?: ReaderBench;
   elapsedS: number;
   passed: boolean;
+  aggWrite?: AggWriteBench;
+  aggRead?: AggReadBench;
+  peers?: PeerBench;
 }): string {
   const m = r.machine;
   const stubCpu = r.summaries.map((s) => `${s.recordBytes} B ${s.mode}: ${fmt.f2(s.stubCpuUsPerRecord.median)}`).join(', ');
@@ -651,6 +710,8 @@ function renderMarkdown(r: {
     '# Benchmark results',
     '',
     'Generated by `npm run bench` (benchmarks/run.ts). Do not edit by hand.',
+    '',
+    '![records/s and CPU per record: raw SDK, kinesis-node-streams (plain, aggregated, reader, de-aggregating) and peers](chart.svg)',
     '',
     '## Machine',
     '',
@@ -744,6 +805,8 @@ function renderMarkdown(r: {
     );
   }
   if (r.reader !== undefined) out.push('', ...readerMarkdown(r.reader));
+  out.push('', ...aggregationMarkdown(r.aggWrite, r.aggRead));
+  if (r.peers !== undefined) out.push('', ...peerMarkdown(r.peers, r.summaries));
   out.push('', `Total benchmark time: ${r.elapsedS.toFixed(0)} s.`, '');
   return out.join('\n');
 }
@@ -1058,6 +1121,392 @@ function readerMarkdown(b: ReaderBench): string[] {
     );
   }
   return out;
+}
+
+// ---- KPL aggregation and peers ---------------------------------------------------------
+
+interface PeerInstall {
+  ok: boolean;
+  detail: string;
+}
+
+/** The peers live in benchmarks/package.json: install them into benchmarks/node_modules when missing. */
+function ensureBenchDependencies(): PeerInstall {
+  const missing = ['aws-sdk', ...PEERS].filter((name) => !existsSync(path.join(BENCH_DIR, 'node_modules', name, 'package.json')));
+  if (missing.length === 0) return { ok: true, detail: 'already installed' };
+  log(`installing the benchmarks' own dependencies (missing: ${missing.join(', ')}): npm install --prefix benchmarks`);
+  try {
+    execFileSync('npm', ['install', '--prefix', BENCH_DIR, '--no-audit', '--no-fund'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    return { ok: true, detail: `installed (${missing.join(', ')} were missing)` };
+  } catch (error) {
+    return { ok: false, detail: `npm install --prefix benchmarks failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
+}
+
+type AggWriteMode = 'raw' | 'agg-writer' | 'agg-writer-keys';
+const AGG_WRITE_MODES: AggWriteMode[] = ['raw', 'agg-writer', 'agg-writer-keys'];
+
+interface AggWriteBench {
+  summaries: Array<Summary & { kinesisRecords: number; aggregates: number }>;
+  ratios: Array<{ mode: AggWriteMode; throughput: number; pairedThroughput: Spread; cpuPerRecord: number; ok: boolean }>;
+  runs: Array<Measured & { rep: number; kinesisRecords: number; aggregates: number }>;
+}
+
+/** One aggregation-section run: the stub must have received exactly the user records (and data bytes) sent. */
+async function measureAgg(stub: Stub, mode: AggWriteMode, rep: number): Promise<Measured & { rep: number; kinesisRecords: number; aggregates: number }> {
+  const c = AGG_WRITE;
+  const before = await stub.stats();
+  const result = await runCaseProcess(stub.endpoint, { mode, recordBytes: c.recordBytes, count: c.count, warmup: c.warmup });
+  const after = await stub.stats();
+  const sent = c.count + c.warmup;
+  const users = after.userRecords - before.userRecords;
+  const dataBytes = after.userDataBytes - before.userDataBytes;
+  const problems: string[] = [];
+  if (users !== sent) problems.push(`stub received ${users} user record(s), expected ${sent} (difference ${users - sent})`);
+  if (dataBytes !== sent * c.recordBytes) problems.push(`stub received ${dataBytes} user data bytes, expected ${sent * c.recordBytes}`);
+  if (after.corruptAggregates !== before.corruptAggregates) problems.push(`${after.corruptAggregates - before.corruptAggregates} corrupt aggregate(s)`);
+  if (after.failedEntries !== before.failedEntries) problems.push('the stub rejected entries without a fail rate');
+  if (result.records !== c.count) problems.push(`client acknowledged ${result.records} record(s), expected ${c.count}`);
+  if (problems.length > 0) throw new Error(`LOST OR DUPLICATED RECORDS in ${mode} ${c.recordBytes} B × ${c.count}:\n  ${problems.join('\n  ')}`);
+  const stubCpuUs = after.cpuUserUs + after.cpuSystemUs - (before.cpuUserUs + before.cpuSystemUs);
+  return { ...result, stubCpuUsPerRecord: stubCpuUs / sent, rep, kinesisRecords: after.records - before.records, aggregates: after.aggregates - before.aggregates };
+}
+
+async function aggWriteBench(stub: Stub): Promise<AggWriteBench> {
+  const c = AGG_WRITE;
+  log(`\nKPL aggregation, writer: ${c.recordBytes} B records, ${fmt.int(c.count)} per run (+${fmt.int(c.warmup)} warm-up), ${c.shards}-shard stub, ${c.reps} rep(s)`);
+  const byMode = new Map<AggWriteMode, Array<Measured & { rep: number; kinesisRecords: number; aggregates: number }>>(AGG_WRITE_MODES.map((m) => [m, []]));
+  const runs: AggWriteBench['runs'] = [];
+  for (let rep = 0; rep < c.reps; rep++) {
+    for (let k = 0; k < AGG_WRITE_MODES.length; k++) {
+      const mode = AGG_WRITE_MODES[(k + rep) % AGG_WRITE_MODES.length];
+      const r = await measureAgg(stub, mode, rep);
+      byMode.get(mode)!.push(r);
+      runs.push(r);
+      progress(`rep ${rep + 1} ${mode}`, r);
+    }
+  }
+  const raw = byMode.get('raw')!;
+  const rawSummary = summarize(raw);
+  const summaries = AGG_WRITE_MODES.map((m) => {
+    const list = byMode.get(m)!;
+    return { ...summarize(list), kinesisRecords: spread(list.map((r) => r.kinesisRecords)).median, aggregates: spread(list.map((r) => r.aggregates)).median };
+  });
+  const ratioList = (['agg-writer', 'agg-writer-keys'] as const).map((mode) => {
+    const list = byMode.get(mode)!;
+    const summary = summarize(list);
+    const throughput = summary.recordsPerSec.median / rawSummary.recordsPerSec.median;
+    return {
+      mode,
+      throughput,
+      pairedThroughput: spread(list.map((r, i) => r.recordsPerSec / raw[i].recordsPerSec)),
+      cpuPerRecord: summary.cpuUsPerRecord.median / rawSummary.cpuUsPerRecord.median,
+      ok: throughput >= AGG_TARGETS.writerThroughputMin,
+    };
+  });
+  return { summaries, ratios: ratioList, runs };
+}
+
+function aggWriteTable(b: AggWriteBench): string {
+  const main = markdownTable(
+    ['mode', 'user records', 'Kinesis records stored (warm-up incl.)', 'wall ms', 'user records/s', 'client CPU µs/user record', 'peak RSS MiB', 'PutRecords'],
+    b.summaries.map((s) => [
+      s.mode === 'raw' ? 'raw SDK loop' : s.mode === 'agg-writer' ? 'writer, aggregation, random keys' : 'writer, aggregation, 1000 keys',
+      fmt.int(s.records),
+      fmt.int(s.kinesisRecords),
+      cell(s.wallMs, fmt.int),
+      cell(s.recordsPerSec, fmt.int),
+      cell(s.cpuUsPerRecord, fmt.f2),
+      cell(s.peakRssMiB, fmt.f1),
+      fmt.int(s.requests),
+    ]),
+  );
+  const ratios = markdownTable(
+    ['mode', 'user records/s ÷ raw', 'target', 'per-rep ratios', 'CPU/user record ÷ raw'],
+    b.ratios.map((r) => [
+      r.mode === 'agg-writer' ? 'aggregation, random keys' : 'aggregation, 1000 keys',
+      `**${fmt.f2(r.throughput)}** ${r.ok ? 'PASS' : 'FAIL'}`,
+      `≥ ${AGG_TARGETS.writerThroughputMin}`,
+      cell(r.pairedThroughput, fmt.f2),
+      fmt.f2(r.cpuPerRecord),
+    ]),
+  );
+  return `${main}\n\n${ratios}`;
+}
+
+interface AggReadBench {
+  stream: string;
+  summaries: Array<ReadSummary & { userRecords: number }>;
+  /** Reader user records/s over the plain 100 B raw-read's records/s (same run). */
+  throughput: number;
+  pairedThroughput: Spread;
+  /** Reader user records/s over raw-read's Kinesis records/s on the aggregated stream. */
+  overAggregatedRaw: number;
+  rawReference: { stream: string; recordsPerSec: number; cpuUsPerRecord: number } | undefined;
+  ok: boolean;
+  runs: ReadMeasured[];
+}
+
+function aggReadStreamName(): string {
+  const c = AGG_READ;
+  return `agg-${c.shards}x${c.aggregatesPerShard}x${c.users}x${c.userBytes}`;
+}
+
+async function aggReadBench(stub: Stub, plain: ReaderBench): Promise<AggReadBench> {
+  const c = AGG_READ;
+  const stream = aggReadStreamName();
+  const kinesisRecords = c.shards * c.aggregatesPerShard;
+  const userRecords = kinesisRecords * c.users;
+  log(`\nKPL aggregation, reader: ${stream} (${c.shards} shards × ${fmt.int(c.aggregatesPerShard)} aggregates × ${c.users} records of ${c.userBytes} B), ${c.reps} rep(s)`);
+  await stub.prime(stream, READABLE_DEFAULTS.maxRecordsPerCall);
+  const raw: ReadMeasured[] = [];
+  const reader: ReadMeasured[] = [];
+  const runs: ReadMeasured[] = [];
+  for (let rep = 0; rep < c.reps; rep++) {
+    const order = rep % 2 === 0 ? (['raw-read', 'reader'] as const) : (['reader', 'raw-read'] as const);
+    for (const mode of order) {
+      const expected = mode === 'reader' ? userRecords : kinesisRecords;
+      const warmup = Math.round(expected / 10);
+      const before = await stub.stats(stream);
+      const result = await runJsonProcess<ReadCaseResult>(CASE_SCRIPT, ['--mode', mode, '--endpoint', stub.endpoint, '--stream', stream, '--warmup', String(warmup)]);
+      const after = await stub.stats(stream);
+      const served = after.readStreams[stream].recordsServed - (before.readStreams[stream]?.recordsServed ?? 0);
+      if (result.records !== expected || result.recordsServed < kinesisRecords || served < kinesisRecords) {
+        throw new Error(`LOST RECORDS in ${mode} ${stream}: read ${result.records} of ${expected}, the stub served ${result.recordsServed} Kinesis records in the measured run`);
+      }
+      const stubCpuUs = after.cpuUserUs + after.cpuSystemUs - (before.cpuUserUs + before.cpuSystemUs);
+      const r: ReadMeasured = { ...result, stubCpuUsPerRecord: stubCpuUs / served, rep };
+      (mode === 'raw-read' ? raw : reader).push(r);
+      runs.push(r);
+      readProgress(`rep ${rep + 1} ${mode}${mode === 'reader' ? ' (user records)' : ' (Kinesis records)'}`, r);
+    }
+  }
+  const rawSummary = { ...summarize(raw), shards: c.shards, userRecords: kinesisRecords };
+  const readerSummary = { ...summarize(reader), shards: c.shards, userRecords };
+  const reference = plain.summaries.find((s) => s.mode === 'raw-read' && s.recordBytes === c.userBytes && s.shards === c.shards);
+  const referenceRuns = plain.runs.filter((r) => r.mode === 'raw-read' && r.recordBytes === c.userBytes && r.shards === c.shards);
+  const refRate = reference?.recordsPerSec.median ?? Number.NaN;
+  const throughput = readerSummary.recordsPerSec.median / refRate;
+  return {
+    stream,
+    summaries: [rawSummary, readerSummary],
+    throughput,
+    pairedThroughput: spread(reader.map((r, i) => r.recordsPerSec / (referenceRuns[i] ?? referenceRuns[0]).recordsPerSec)),
+    overAggregatedRaw: readerSummary.recordsPerSec.median / rawSummary.recordsPerSec.median,
+    rawReference:
+      reference === undefined
+        ? undefined
+        : { stream: readStreamName({ shards: reference.shards, recordsPerShard: reference.records / reference.shards, recordBytes: reference.recordBytes }), recordsPerSec: refRate, cpuUsPerRecord: reference.cpuUsPerRecord.median },
+    ok: throughput >= AGG_TARGETS.readerThroughputMin,
+    runs,
+  };
+}
+
+function aggReadTable(b: AggReadBench): string {
+  const rows = b.summaries.map((s) => [
+    s.mode === 'raw-read' ? 'raw GetRecords loop (no de-aggregation)' : 'reader, deaggregate (default)',
+    s.mode === 'raw-read' ? 'Kinesis records' : 'user records',
+    fmt.int(s.records),
+    cell(s.wallMs, fmt.int),
+    cell(s.recordsPerSec, fmt.int),
+    cell(s.cpuUsPerRecord, fmt.f2),
+    cell(s.peakRssMiB, fmt.f1),
+    fmt.int(s.requests),
+  ]);
+  if (b.rawReference !== undefined) {
+    rows.push([`raw GetRecords loop, plain stream ${b.rawReference.stream} (reference)`, 'records', '–', '–', fmt.int(b.rawReference.recordsPerSec), fmt.f2(b.rawReference.cpuUsPerRecord), '–', '–']);
+  }
+  const main = markdownTable(['mode', 'counts', 'records', 'wall ms', 'records/s', 'client CPU µs/record', 'peak RSS MiB', 'GetRecords'], rows);
+  const ratio = markdownTable(
+    ['reader user records/s ÷ raw-read records/s (plain 100 B stream)', 'target', 'per-rep ratios', 'reader user records/s ÷ raw-read Kinesis records/s (same aggregated stream)'],
+    [[`**${fmt.f2(b.throughput)}** ${b.ok ? 'PASS' : 'FAIL'}`, `≥ ${AGG_TARGETS.readerThroughputMin}`, cell(b.pairedThroughput, fmt.f2), fmt.f1(b.overAggregatedRaw)]],
+  );
+  return `${main}\n\n${ratio}`;
+}
+
+function aggregationMarkdown(w: AggWriteBench | undefined, r: AggReadBench | undefined): string[] {
+  const out = ['## KPL aggregation', ''];
+  if (w !== undefined) {
+    out.push(
+      '### Aggregating writer vs raw SDK loop',
+      '',
+      `- ${fmt.int(AGG_WRITE.count)} records of ${AGG_WRITE.recordBytes} B per run (+${fmt.int(AGG_WRITE.warmup)} warm-up), ${AGG_WRITE.reps} runs per mode, the order rotating each repetition,`,
+      `  against a stub of ${AGG_WRITE.shards} shards (even hash key ranges in ListShards; PutRecords answers each entry with the shard its`,
+      '  ExplicitHashKey or partition key MD5 falls on, so the writer sees no misplaced aggregate) that decodes every entry with',
+      "  the library's `deaggregateRecord` and counts the user records inside: after every run it must have received exactly the",
+      '  user records and user data bytes sent (and no corrupt aggregate), or the benchmark fails.',
+      '- **raw**: the raw loop of the main table (PutRecords of 500 plain records, 8 in flight, random keys).',
+      '- **writer, aggregation, random keys**: `createKinesisWritable({ …, aggregation: true })` with default options and no',
+      '  partitionKey (the writer gives each aggregate one random key). **1000 keys**: the same with `partitionKey: item => key`',
+      '  (a Map lookup; 1000 distinct keys), so aggregates are packed per shard from the ListShards map.',
+      '- records/s and CPU are per **user** record; "Kinesis records" is what the stub stored (aggregates).',
+      '',
+      aggWriteTable(w),
+      '',
+      `Target: aggregated writer user records/s ≥ ${AGG_TARGETS.writerThroughputMin}× the raw loop's records/s — **${w.ratios.every((x) => x.ok) ? 'PASS' : 'FAIL'}**.`,
+      '',
+    );
+  }
+  if (r !== undefined) {
+    out.push(
+      '### De-aggregating reader vs raw SDK loop',
+      '',
+      `- Stub stream \`${r.stream}\`: ${AGG_READ.shards} shards × ${fmt.int(AGG_READ.aggregatesPerShard)} Kinesis records, each a KPL aggregate (built with the library's`,
+      `  \`aggregate()\`) of ${AGG_READ.users} user records of ${AGG_READ.userBytes} B with distinct 10-character partition keys. GetRecords answers stop`,
+      '  at 10 MiB of data, as Kinesis does.',
+      '- **reader**: `createKinesisReadable` with default options (`deaggregate` true), counting the **user** records it',
+      '  delivers (each one checked: count and data bytes). **raw**: the raw GetRecords loop of the reader table over the same',
+      '  stream, counting Kinesis records (it does not de-aggregate, so its user records/s are its Kinesis records/s).',
+      `- Target: reader user records/s ≥ ${AGG_TARGETS.readerThroughputMin}× the raw loop's records/s on the plain 100 B stream of the reader table (same run).`,
+      '',
+      aggReadTable(r),
+      '',
+      `Target — **${r.ok ? 'PASS' : 'FAIL'}**.`,
+      '',
+    );
+  }
+  return out;
+}
+
+interface PeerSummary {
+  peer: Peer;
+  version: string;
+  runs: number;
+  records: number;
+  stored: { min: number; max: number };
+  recordsPerSec: Spread;
+  cpuUsPerRecord: Spread;
+  peakRssMiB: Spread;
+  requests: number;
+  errors: string[];
+}
+
+interface PeerBench {
+  install: PeerInstall;
+  summaries: PeerSummary[];
+  failures: Array<{ peer: Peer; error: string }>;
+  runs: PeerResult[];
+}
+
+async function peerBench(stub: Stub, install: PeerInstall): Promise<PeerBench> {
+  const c = PEER_BENCH;
+  const bench: PeerBench = { install, summaries: [], failures: [], runs: [] };
+  if (!install.ok) {
+    log(`\nPeers skipped: ${install.detail}`);
+    for (const peer of PEERS) bench.failures.push({ peer, error: install.detail });
+    return bench;
+  }
+  log(`\nPeers: ${fmt.int(c.count)} records of 100 B (+${fmt.int(c.warmup)} warm-up), ${c.reps} rep(s), main stub`);
+  for (const peer of PEERS) {
+    const runs: PeerResult[] = [];
+    try {
+      for (let rep = 0; rep < c.reps; rep++) {
+        const before = await stub.stats();
+        const r = await runJsonProcess<PeerResult>(PEER_SCRIPT, ['--peer', peer, '--endpoint', stub.endpoint, '--count', String(c.count), '--warmup', String(c.warmup)]);
+        const after = await stub.stats();
+        const stored = after.records - before.records;
+        if (stored < r.stored) throw new Error(`${peer}: the peer's count of stored records (${r.stored}) exceeds the stub's (${stored})`);
+        runs.push(r);
+        log(
+          `  ${`${peer} ${r.version} rep ${rep + 1}`.padEnd(44)} ${fmt.int(r.recordsPerSec).padStart(8)} rec/s  ${fmt.f2(r.cpuUsPerRecord).padStart(6)} µs/rec  ` +
+            `${fmt.f1(r.peakRssMiB).padStart(6)} MiB  stored ${fmt.int(r.stored)}/${fmt.int(r.records)}${r.error === null ? '' : `  error: ${r.error}`}`,
+        );
+      }
+    } catch (error) {
+      const message = withoutSdkNotice(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 3).join(' ');
+      bench.failures.push({ peer, error: message });
+      log(`  ${peer}: FAILED ${message}`);
+    }
+    if (runs.length === 0) continue;
+    bench.runs.push(...runs);
+    bench.summaries.push({
+      peer,
+      version: runs[0].version,
+      runs: runs.length,
+      records: runs[0].records,
+      stored: { min: Math.min(...runs.map((r) => r.stored)), max: Math.max(...runs.map((r) => r.stored)) },
+      recordsPerSec: spread(runs.map((r) => r.recordsPerSec)),
+      cpuUsPerRecord: spread(runs.map((r) => r.cpuUsPerRecord)),
+      peakRssMiB: spread(runs.map((r) => r.peakRssMiB)),
+      requests: spread(runs.map((r) => r.requests)).median,
+      errors: [...new Set(runs.map((r) => r.error).filter((e): e is string => e !== null))],
+    });
+  }
+  return bench;
+}
+
+function peerTable(b: PeerBench, summaries: Summary[] = []): string {
+  const raw = summaries.find((s) => s.mode === 'raw' && s.recordBytes === 100);
+  const writer = summaries.find((s) => s.mode === 'writer' && s.recordBytes === 100);
+  const rows: string[][] = [];
+  const ours = (label: string, s: Summary) => [label, '', fmt.int(s.records), `${fmt.int(s.records)} (all)`, cell(s.recordsPerSec, fmt.int), cell(s.cpuUsPerRecord, fmt.f2), cell(s.peakRssMiB, fmt.f1), fmt.int(s.requests), '–'];
+  if (raw !== undefined) rows.push(ours('raw AWS SDK v3 loop (main table)', raw));
+  if (writer !== undefined) rows.push(ours('kinesis-node-streams writer (main table)', writer));
+  for (const s of b.summaries) {
+    const stored = s.stored.min === s.stored.max ? fmt.int(s.stored.min) : `${fmt.int(s.stored.min)}–${fmt.int(s.stored.max)}`;
+    rows.push([
+      s.peer,
+      s.version,
+      fmt.int(s.records),
+      `${stored}${s.stored.min === s.records && s.stored.max === s.records ? ' (all)' : ' (LOST RECORDS)'}`,
+      cell(s.recordsPerSec, fmt.int),
+      cell(s.cpuUsPerRecord, fmt.f2),
+      cell(s.peakRssMiB, fmt.f1),
+      fmt.int(s.requests),
+      s.errors.length === 0 ? '–' : s.errors.join('; '),
+    ]);
+  }
+  for (const f of b.failures) rows.push([f.peer, '', '–', '–', '–', '–', '–', '–', `did not run: ${f.error}`]);
+  return markdownTable(['library', 'version', 'records', 'stored (stub count)', 'records/s', 'client CPU µs/record', 'peak RSS MiB', 'PutRecords', 'errors'], rows);
+}
+
+function peerMarkdown(b: PeerBench, summaries: Summary[]): string[] {
+  return [
+    '## Peer libraries (writer, 100 B records)',
+    '',
+    '- benchmarks/package.json holds the peers (and the AWS SDK v2 they use); `npm run bench` installs them into',
+    `  benchmarks/node_modules when missing (${b.install.detail}). Each run is a fresh process (benchmarks/peer-case.ts)`,
+    `  writing ${fmt.int(PEER_BENCH.count)} records (+${fmt.int(PEER_BENCH.warmup)} warm-up) of 100 B (an object whose JSON is 100 B: every peer JSON-encodes its input)`,
+    '  with random 10-character partition keys to the main stub, through the AWS SDK v2 pointed at it (`endpoint`, http).',
+    '- **aws-kinesis-writable**: its Writable, `buffer: { length: 500, timeout: 0.05 }`. Its `_write` never waits for a request',
+    "  (no backpressure: every batch is sent at once) and it has no `_final`, so 'finish' does not mean delivered; it ignores",
+    '  `FailedRecordCount` (partially failed batches are lost silently).',
+    '- **kinesis-streams**: its Writable (`highWaterMark: 500`, `wait: 50`), `getPartitionKey` overridden; one PutRecords at a time.',
+    '- **lifion-kinesis**: a client, not a Writable: `putRecords({ records })` of 500, 8 in flight (as the raw loop), `createStreamIfNeeded: false`',
+    '  (it checks the stream with DescribeStream, which the stub answers).',
+    '- Records stored are counted by the stub; the run ends when the last record arrived (the peer-case polls the stub).',
+    `  Cells: median (min–max) of ${PEER_BENCH.reps} runs. The first two rows are this run's main table (200,000 records, Buffers, SDK v3).`,
+    '',
+    peerTable(b, summaries),
+  ];
+}
+
+/** The chart's bars: writer and reader sides, raw / library / peers. */
+function chartOf(summaries: Summary[], aggWrite: AggWriteBench | undefined, peers: PeerBench | undefined, reader: ReaderBench | undefined, aggRead: AggReadBench | undefined): string {
+  const bars: ChartBar[] = [];
+  const bar = (group: string, label: string, kind: ChartBar['kind'], s: { recordsPerSec: Spread; cpuUsPerRecord: Spread }) =>
+    bars.push({ group, label, kind, recordsPerSec: s.recordsPerSec, cpuUsPerRecord: s.cpuUsPerRecord.median });
+  const write = 'Write, 100 B records';
+  const raw = summaries.find((s) => s.mode === 'raw' && s.recordBytes === 100);
+  const writer = summaries.find((s) => s.mode === 'writer' && s.recordBytes === 100);
+  if (raw !== undefined) bar(write, 'raw SDK v3 PutRecords loop', 'raw', raw);
+  if (writer !== undefined) bar(write, 'writer', 'library', writer);
+  for (const s of aggWrite?.summaries ?? []) {
+    if (s.mode === 'agg-writer') bar(write, 'writer, aggregation (random keys)', 'library', s);
+    if (s.mode === 'agg-writer-keys') bar(write, 'writer, aggregation (1000 keys)', 'library', s);
+  }
+  for (const p of peers?.summaries ?? []) bar(write, `${p.peer} ${p.version}`, 'peer', p);
+  const read = 'Read, 100 B records, 4 shards';
+  const rawRead = reader?.summaries.find((s) => s.mode === 'raw-read' && s.recordBytes === 100 && s.shards === 4);
+  const plainReader = reader?.summaries.find((s) => s.mode === 'reader' && s.recordBytes === 100 && s.shards === 4);
+  if (rawRead !== undefined) bar(read, 'raw SDK v3 GetRecords loop', 'raw', rawRead);
+  if (plainReader !== undefined) bar(read, 'reader', 'library', plainReader);
+  const aggRaw = aggRead?.summaries.find((s) => s.mode === 'raw-read');
+  const aggReader = aggRead?.summaries.find((s) => s.mode === 'reader');
+  if (aggRaw !== undefined) bar(read, `raw loop, aggregated stream (Kinesis rec.)`, 'raw', aggRaw);
+  if (aggReader !== undefined) bar(read, `reader, de-aggregating (user records)`, 'library', aggReader);
+  const m = os.cpus()[0]?.model ?? 'unknown CPU';
+  return renderChart(bars, 'kinesis-node-streams benchmark (npm run bench)', `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus().length} × ${m}; stub Kinesis server on localhost`);
 }
 
 main().catch((error: unknown) => {

@@ -22,6 +22,7 @@
  * offset, limit) and kept as a Buffer in a byte-bounded LRU cache; `prime()` builds the
  * pages of aligned reads (offsets 0, L, 2L, ...) ahead of a benchmark.
  */
+import { aggregate } from '../lib/aggregation/aggregate.js';
 import { buildPayloads, RING_SIZE } from './payloads.js';
 
 /** GetRecords answers at most this many records … */
@@ -29,6 +30,10 @@ const GET_RECORDS_MAX_RECORDS = 10_000;
 /** … and at most this much data. */
 const GET_RECORDS_MAX_BYTES = 10 * 1024 * 1024;
 const ON_THE_FLY = /^read-(\d+)x(\d+)x(\d+)$/;
+/** `agg-<shards>x<aggregatesPerShard>x<userRecordsPerAggregate>x<userRecordBytes>`: a stream of KPL aggregates. */
+const ON_THE_FLY_AGGREGATED = /^agg-(\d+)x(\d+)x(\d+)x(\d+)$/;
+/** Distinct aggregates per aggregated stream, cycled like the plain payload ring; a power of two. */
+export const AGGREGATE_RING_SIZE = 8;
 const SEQUENCE_DIGITS = 56;
 const SHARD_DIGITS = 6;
 
@@ -62,7 +67,10 @@ interface ReadStream {
   name: string;
   shards: number;
   recordsPerShard: number;
+  /** Data bytes of one Kinesis record (an aggregate's whole size in an aggregated stream). */
   recordBytes: number;
+  /** Base64 data of the records, cycled (a power of two long). */
+  ring: string[];
   shardIds: string[];
   /** Arrival time of record 0 of every shard, ms; record i arrived i ms later. */
   baseMs: number;
@@ -93,7 +101,37 @@ function notFound(name: string): Answer {
 
 /** Base64 payload rings and partition keys, shared by every stream of a record size. */
 const rings = new Map<number, string[]>();
-const PARTITION_KEYS = Array.from({ length: RING_SIZE }, (_, i) => `pk-${String((i * 7919) % 10_000_000).padStart(7, '0')}`);
+export const PARTITION_KEYS = Array.from({ length: RING_SIZE }, (_, i) => `pk-${String((i * 7919) % 10_000_000).padStart(7, '0')}`);
+
+/**
+ * The aggregates of an aggregated stream: AGGREGATE_RING_SIZE KPL aggregates (made by the
+ * library's aggregate()) of `users` records of `userBytes` each, payloads and partition keys
+ * from the same rings as the plain streams. Every aggregate has the same size.
+ */
+export function aggregateRing(users: number, userBytes: number): Buffer[] {
+  const payloads = buildPayloads(userBytes);
+  const mask = RING_SIZE - 1;
+  return Array.from({ length: AGGREGATE_RING_SIZE }, (_, a) => {
+    const records = Array.from({ length: users }, (_, j) => ({ partitionKey: PARTITION_KEYS[(a * users + j) & mask], data: payloads[(a * users + j) & mask] }));
+    const packed = aggregate(records, { maxBytes: 1024 * 1024 });
+    if (packed.length !== 1 || packed[0].count !== users) throw new Error(`${users} records of ${userBytes} B did not make one aggregate`);
+    return packed[0].data;
+  });
+}
+
+const aggregateRings = new Map<string, { ring: string[]; bytes: number }>();
+
+function aggregateBase64Ring(users: number, userBytes: number): { ring: string[]; bytes: number } {
+  const key = `${users}x${userBytes}`;
+  let entry = aggregateRings.get(key);
+  if (entry === undefined) {
+    const ring = aggregateRing(users, userBytes);
+    if (ring.some((b) => b.length !== ring[0].length)) throw new Error('aggregates of one stream must have one size');
+    entry = { ring: ring.map((b) => b.toString('base64')), bytes: ring[0].length };
+    aggregateRings.set(key, entry);
+  }
+  return entry;
+}
 
 function base64Ring(recordBytes: number): string[] {
   let ring = rings.get(recordBytes);
@@ -113,20 +151,26 @@ export class ReadSide {
   constructor(private readonly cacheLimitBytes: number) {}
 
   /** Declares a stream (command line). */
-  define(name: string, shards: number, recordsPerShard: number, recordBytes: number): void {
+  define(name: string, shards: number, recordsPerShard: number, recordBytes: number, ring?: string[]): void {
     if (!(Number.isInteger(shards) && shards >= 1 && Number.isInteger(recordsPerShard) && recordsPerShard >= 0 && Number.isInteger(recordBytes) && recordBytes >= 1)) {
       throw new Error(`bad read stream ${name}: ${shards} shards × ${recordsPerShard} records × ${recordBytes} B`);
     }
-    base64Ring(recordBytes);
     this.streams.set(name, {
       name,
       shards,
       recordsPerShard,
       recordBytes,
+      ring: ring ?? base64Ring(recordBytes),
       shardIds: Array.from({ length: shards }, (_, i) => `shardId-${String(i).padStart(12, '0')}`),
       baseMs: Date.now() - recordsPerShard - 60_000,
       counters: newCounters(),
     });
+  }
+
+  /** Declares a stream of KPL aggregates: every Kinesis record holds `users` user records of `userBytes`. */
+  defineAggregated(name: string, shards: number, aggregatesPerShard: number, users: number, userBytes: number): void {
+    const { ring, bytes } = aggregateBase64Ring(users, userBytes);
+    this.define(name, shards, aggregatesPerShard, bytes, ring);
   }
 
   /** The stream of that name, declared or made on the fly; undefined when it is neither. */
@@ -134,6 +178,11 @@ export class ReadSide {
     if (name === undefined) return undefined;
     const existing = this.streams.get(name);
     if (existing !== undefined) return existing;
+    const aggregated = ON_THE_FLY_AGGREGATED.exec(name);
+    if (aggregated !== null) {
+      this.defineAggregated(name, Number(aggregated[1]), Number(aggregated[2]), Number(aggregated[3]), Number(aggregated[4]));
+      return this.streams.get(name);
+    }
     const match = ON_THE_FLY.exec(name);
     if (match === null) return undefined;
     this.define(name, Number(match[1]), Number(match[2]), Number(match[3]));
@@ -299,8 +348,8 @@ export class ReadSide {
 }
 
 function buildPage(s: ReadStream, shard: number, offset: number, limit: number): Page {
-  const ring = base64Ring(s.recordBytes);
-  const mask = RING_SIZE - 1;
+  const ring = s.ring;
+  const mask = ring.length - 1;
   // Like Kinesis: at most `limit` records and at most 10 MiB of data (but at least one record).
   let end = Math.min(s.recordsPerShard, offset + limit);
   if ((end - offset) * s.recordBytes > GET_RECORDS_MAX_BYTES) end = offset + Math.max(1, Math.floor(GET_RECORDS_MAX_BYTES / s.recordBytes));

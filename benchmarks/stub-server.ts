@@ -10,7 +10,11 @@
  * every PutRecords answer that long, to imitate the round trip to a real endpoint. Once listening it prints one JSON
  * line, `{"port":N}`, to stdout. It speaks the JSON protocol (X-Amz-Target
  * Kinesis_20131202.<Op>): PutRecords stores nothing but counts what it accepted;
- * ListShards and DescribeStreamSummary describe an ACTIVE stream of any name.
+ * ListShards, DescribeStreamSummary and DescribeStream describe an ACTIVE stream of any name,
+ * of `--shards` shards with even hash key ranges; PutRecords answers each entry with the
+ * ShardId its partition key (MD5) or ExplicitHashKey falls on, as Kinesis does (with one
+ * shard, always shard 0). `--count-user-records` decodes every entry and counts the user
+ * records inside KPL aggregates (`userRecords`, `userDataBytes`, `aggregates` in /stats).
  * `GET /stats` returns the running totals, so a benchmark can check by difference that
  * nothing was lost. With a fail rate, that share of PutRecords entries (chosen by a
  * seeded PRNG, so runs repeat) is rejected with ProvisionedThroughputExceededException.
@@ -26,8 +30,10 @@
  * stream), `GET /prime?stream=NAME&limit=L` builds the GetRecords answers of reads from
  * TRIM_HORIZON in steps of L before a benchmark measures them.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { deaggregateRecord } from '../lib/aggregation/deaggregate.js';
 import { ReadSide } from './stub-read.js';
 
 const TARGET_PREFIX = 'Kinesis_20131202.';
@@ -46,12 +52,16 @@ const { values: args } = parseArgs({
     'read-record-bytes': { type: 'string', default: '100' },
     'read-prime': { type: 'boolean', default: false },
     'read-cache-mib': { type: 'string', default: '1536' },
+    'count-user-records': { type: 'boolean', default: false },
   },
 });
 
 const failRate = Number(args['fail-rate']);
 const latencyMs = Number(args['latency-ms']);
 const shardCount = Math.max(1, Math.trunc(Number(args.shards)));
+/** Decode every entry and count the user records inside KPL aggregates (costs the stub a base64 decode per entry). */
+const countUserRecords = args['count-user-records'] === true;
+const HASH_SPAN = (1n << 128n) / BigInt(shardCount);
 if (!(latencyMs >= 0)) throw new Error(`--latency-ms must be >= 0, got ${args['latency-ms']}`);
 if (!(failRate >= 0 && failRate < 1)) throw new Error(`--fail-rate must be in [0, 1), got ${args['fail-rate']}`);
 
@@ -87,6 +97,16 @@ const totals = {
   failedEntries: 0,
   /** PutRecords requests answered. */
   putRecordsRequests: 0,
+  /**
+   * User records in the accepted entries: the records inside each KPL aggregate, 1 for a
+   * plain entry. Counted only with --count-user-records (else equal to `records`).
+   */
+  userRecords: 0,
+  /** Data bytes of those user records (with --count-user-records). */
+  userDataBytes: 0,
+  /** Accepted entries that were KPL aggregates, and corrupt ones (bad MD5 or body). */
+  aggregates: 0,
+  corruptAggregates: 0,
   /** Requests of any kind. */
   requests: 0,
 };
@@ -95,7 +115,7 @@ let sequence = 0;
 interface PutRecordsBody {
   StreamName?: string;
   StreamARN?: string;
-  Records?: Array<{ Data?: string; PartitionKey?: string }>;
+  Records?: Array<{ Data?: string; PartitionKey?: string; ExplicitHashKey?: string }>;
 }
 
 /** Any request body: the fields of every operation the stub answers. */
@@ -138,11 +158,34 @@ function putRecords(body: PutRecordsBody): { status: number; payload: string } {
     totals.records++;
     // Partition keys are ASCII in the benchmarks; Buffer.byteLength keeps others exact.
     totals.bytes += base64Length(entry.Data ?? '') + (isAscii(key) ? key.length : Buffer.byteLength(key, 'utf8'));
+    if (countUserRecords) countUsers(entry.Data ?? '');
+    else totals.userRecords++;
     const seq = String(++sequence);
-    parts[i] = `{"SequenceNumber":"${SEQUENCE_PREFIX}${seq.padStart(32, '0')}","ShardId":"${shardIds[i % shardCount]}"}`;
+    parts[i] = `{"SequenceNumber":"${SEQUENCE_PREFIX}${seq.padStart(32, '0')}","ShardId":"${shardIds[shardCount === 1 ? 0 : shardOf(key, entry.ExplicitHashKey)]}"}`;
   }
   totals.failedEntries += failed;
   return { status: 200, payload: `{"FailedRecordCount":${failed},"Records":[${parts.join(',')}]}` };
+}
+
+/** The shard whose hash key range (even split of ListShards) holds the entry, as Kinesis places it. */
+function shardOf(partitionKey: string, explicitHashKey: string | undefined): number {
+  const hashKey = explicitHashKey !== undefined ? BigInt(explicitHashKey) : BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+  return Math.min(shardCount - 1, Number(hashKey / HASH_SPAN));
+}
+
+/** Counts the user records (and their data bytes) of one entry: an aggregate's records, or the entry itself. */
+function countUsers(base64: string): void {
+  const data = Buffer.from(base64, 'base64');
+  const result = deaggregateRecord(data);
+  if (result.kind === 'aggregate') {
+    totals.aggregates++;
+    totals.userRecords += result.records.length;
+    for (const record of result.records) totals.userDataBytes += record.data.length;
+    return;
+  }
+  if (result.kind === 'corrupt') totals.corruptAggregates++;
+  totals.userRecords++;
+  totals.userDataBytes += data.length;
 }
 
 function isAscii(text: string): boolean {
@@ -190,6 +233,29 @@ function describeStreamSummary(body: { StreamName?: string; StreamARN?: string }
         EncryptionType: 'NONE',
         OpenShardCount: shardCount,
         ConsumerCount: 0,
+      },
+    }),
+  };
+}
+
+/** DescribeStream (older clients, e.g. lifion-kinesis, check the stream with it). */
+function describeStream(body: { StreamName?: string; StreamARN?: string }): { status: number; payload: string } {
+  const name = streamName(body);
+  const shards = (JSON.parse(listShards().payload) as { Shards: unknown[] }).Shards;
+  return {
+    status: 200,
+    payload: JSON.stringify({
+      StreamDescription: {
+        StreamName: name,
+        StreamARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`,
+        StreamStatus: 'ACTIVE',
+        StreamModeDetails: { StreamMode: 'PROVISIONED' },
+        Shards: shards,
+        HasMoreShards: false,
+        RetentionPeriodHours: 24,
+        StreamCreationTimestamp: 0,
+        EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
+        EncryptionType: 'NONE',
       },
     }),
   };
@@ -259,6 +325,9 @@ function handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
       answer = name !== undefined ? readSide.describeStreamSummary(name) : describeStreamSummary(parsed);
       break;
     }
+    case 'DescribeStream':
+      answer = describeStream(parsed);
+      break;
     case 'GetShardIterator':
       answer = readSide.getShardIterator(parsed);
       break;
