@@ -97,14 +97,7 @@ export class EfoShardReader<T> extends ShardReader<T> {
     const e = event.SubscribeToShardEvent;
     if (e === undefined) return undefined;
     this.reportStarted();
-    this.failures = 0;
-    this.host.observe(e.MillisBehindLatest);
-    const raw = e.Records ?? [];
-    if (raw.length > 0) {
-      const { records, bytes } = this.toRecords(raw, e.MillisBehindLatest);
-      this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
-      if (records.length > 0) await this.host.deliver(records, bytes);
-    }
+    await this.handOver(e.Records ?? [], e.MillisBehindLatest);
     if (e.ContinuationSequenceNumber === undefined || e.ContinuationSequenceNumber === null) {
       log('%s/%s: SHARD_END', this.streamName, this.shardId);
       return { childShards: e.ChildShards ?? [] };

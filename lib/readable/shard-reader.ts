@@ -149,14 +149,8 @@ export class ShardReader<T> {
         await this.backOff('GetRecords', Object.assign(new Error('GetRecords answer without Records'), { name: 'InternalFailure', $retryable: {} }));
         continue;
       }
-      this.failures = 0;
       const raw = output.Records;
-      this.host.observe(output.MillisBehindLatest);
-      if (raw.length > 0) {
-        const { records, bytes } = this.toRecords(raw, output.MillisBehindLatest);
-        this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
-        if (records.length > 0) await this.host.deliver(records, bytes);
-      }
+      await this.handOver(raw, output.MillisBehindLatest);
       if (output.NextShardIterator === undefined || output.NextShardIterator === null) {
         log('%s/%s: SHARD_END', this.streamName, this.shardId);
         return { childShards: output.ChildShards ?? [] };
@@ -165,6 +159,16 @@ export class ShardReader<T> {
       const caughtUp = raw.length === 0 || (output.MillisBehindLatest === 0 && raw.length < this.host.maxRecordsPerCall);
       if (caughtUp) await this.sleep(this.host.pollIntervalMs);
     }
+  }
+
+  /** One answer's records to the consumer; resolves once they are all pushed (backpressure). */
+  protected async handOver(raw: _Record[], millisBehindLatest: number | undefined): Promise<void> {
+    this.failures = 0;
+    this.host.observe(millisBehindLatest);
+    if (raw.length === 0) return;
+    const { records, bytes } = this.toRecords(raw, millisBehindLatest);
+    this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
+    if (records.length > 0) await this.host.deliver(records, bytes);
   }
 
   protected toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
