@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
@@ -7,25 +6,9 @@ import {
   MemoryCheckpointStore,
   createKinesisReadable,
   createKinesisWritable,
-  type KinesisReadable,
-  type KinesisRecord,
 } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesalite, type LocalServer } from '../helpers/servers.js';
-
-interface Item {
-  key: number;
-  n: number;
-}
-
-async function readUntil<T>(reader: KinesisReadable<T>, count: number): Promise<Array<KinesisRecord<T>>> {
-  const out: Array<KinesisRecord<T>> = [];
-  while (out.length < count) {
-    const record = reader.read() as KinesisRecord<T> | null;
-    if (record !== null) out.push(record);
-    else await once(reader, 'readable');
-  }
-  return out;
-}
+import { assertExactlyOnceInOrder, range, readUntil, type Item } from '../helpers/streams.js';
 
 async function countKinesisRecords(client: KinesisClient, streamName: string): Promise<number> {
   const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
@@ -40,17 +23,6 @@ async function countKinesisRecords(client: KinesisClient, streamName: string): P
     }
   }
   return count;
-}
-
-function assertExactlyOnceInOrder(records: Array<KinesisRecord<Item>>, total: number): void {
-  const ns = records.map((r) => r.data.n);
-  assert.equal(new Set(ns).size, ns.length, 'no duplicates');
-  assert.deepEqual([...ns].sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i));
-  const last = new Map<number, number>();
-  for (const { data } of records) {
-    assert.ok(data.n > (last.get(data.key) ?? -1), `key ${data.key}: ${data.n} after ${last.get(data.key)}`);
-    last.set(data.key, data.n);
-  }
 }
 
 describe('KPL aggregation on kinesalite', function () {
@@ -83,7 +55,7 @@ describe('KPL aggregation on kinesalite', function () {
     const reader = createKinesisReadable<Item>({ endpoint: server.endpoint, streamName: 'agg', initialPosition: 'TRIM_HORIZON', decode: 'json' });
     try {
       const records = await readUntil(reader, total);
-      assertExactlyOnceInOrder(records, total);
+      assertExactlyOnceInOrder(records, range(0, total));
       assert.ok(records.every((r) => r.subSequenceNumber !== undefined));
       assert.equal(reader.stats().subRecordsDropped, 0);
     } finally {
@@ -104,7 +76,7 @@ describe('KPL aggregation on kinesalite', function () {
     const reader = createKinesisReadable<Item>({ endpoint: server.endpoint, streamName: 'mixed', initialPosition: 'TRIM_HORIZON', decode: 'json' });
     try {
       const records = await readUntil(reader, 900);
-      assertExactlyOnceInOrder(records, 900);
+      assertExactlyOnceInOrder(records, range(0, 900));
       assert.equal(records.filter((r) => r.subSequenceNumber !== undefined).length, 300);
     } finally {
       reader.destroy();
@@ -128,7 +100,7 @@ describe('KPL aggregation on kinesalite', function () {
     const second = createKinesisReadable<Item>(options);
     try {
       const after = await readUntil(second, 1000 - 123);
-      assertExactlyOnceInOrder([...before, ...after], 1000);
+      assertExactlyOnceInOrder([...before, ...after], range(0, 1000));
     } finally {
       second.destroy();
     }

@@ -3,40 +3,15 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DescribeStreamSummaryCommand, KinesisClient, ListStreamConsumersCommand, UpdateShardCountCommand } from '@aws-sdk/client-kinesis';
-import { createKinesisReadable, createKinesisWritable, type KinesisReadable, type KinesisRecord } from '../../lib/index.js';
+import { createKinesisReadable, createKinesisWritable, type KinesisReadable } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesisMock, type LocalServer } from '../helpers/servers.js';
-
-interface Item {
-  key: number;
-  n: number;
-}
+import { assertExactlyOnceInOrder, range, readUntil, type Item } from '../helpers/streams.js';
 
 async function write(endpoint: string, streamName: string, from: number, to: number): Promise<void> {
   await pipeline(
     Readable.from(Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % 5, n: from + i }))),
     createKinesisWritable<Item>({ endpoint, streamName, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
   );
-}
-
-async function readUntil(reader: KinesisReadable<Item>, count: number): Promise<Array<KinesisRecord<Item>>> {
-  const out: Array<KinesisRecord<Item>> = [];
-  while (out.length < count) {
-    const record = reader.read() as KinesisRecord<Item> | null;
-    if (record !== null) out.push(record);
-    else await once(reader, 'readable');
-  }
-  return out;
-}
-
-function assertExactlyOnceInOrder(records: Array<KinesisRecord<Item>>, from: number, to: number): void {
-  const ns = records.map((r) => r.data.n);
-  assert.equal(new Set(ns).size, ns.length, 'no duplicates');
-  assert.deepEqual([...ns].sort((a, b) => a - b), Array.from({ length: to - from }, (_, i) => from + i));
-  const last = new Map<number, number>();
-  for (const { data } of records) {
-    assert.ok(data.n > (last.get(data.key) ?? -1), `key ${data.key}: ${data.n} after ${last.get(data.key)}`);
-    last.set(data.key, data.n);
-  }
 }
 
 describe('enhanced fan-out on kinesis-mock', function () {
@@ -71,7 +46,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
     const reader = efoReader('efo-a');
     try {
       const records = await readUntil(reader, 100);
-      assertExactlyOnceInOrder(records, 0, 100);
+      assertExactlyOnceInOrder(records, range(0, 100));
       const writtenAt = Date.now();
       await write(server.endpoint, 'efo-a', 100, 101);
       const [live] = await readUntil(reader, 1);
@@ -90,7 +65,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
     const second = efoReader('efo-a');
     try {
       const again = await readUntil(second, 110);
-      assertExactlyOnceInOrder(again, 0, 110);
+      assertExactlyOnceInOrder(again, range(0, 110));
     } finally {
       second.destroy();
     }
@@ -110,7 +85,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
       }
       await write(server.endpoint, 'efo-scale', 30, 60);
       records.push(...(await readUntil(reader, 30)));
-      assertExactlyOnceInOrder(records, 0, 60);
+      assertExactlyOnceInOrder(records, range(0, 60));
       assert.ok(!records.slice(30).some((r) => r.shardId === records[0].shardId), 'later records come from the children');
     } finally {
       reader.destroy();

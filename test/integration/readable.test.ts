@@ -19,16 +19,10 @@ import {
   FileCheckpointStore,
   createKinesisReadable,
   createKinesisWritable,
-  type KinesisReadable,
-  type KinesisRecord,
   type ShardStartEvent,
 } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesalite, startKinesisMock, type LocalServer } from '../helpers/servers.js';
-
-interface Item {
-  key: number;
-  n: number;
-}
+import { assertExactlyOnceInOrder, range, readUntil, type Item } from '../helpers/streams.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -43,39 +37,12 @@ function items(from: number, to: number, keys: number): Item[] {
   return Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % keys, n: from + i }));
 }
 
-/** Reads until `count` records of `n` < `upTo` have arrived; returns them in delivery order. */
-async function readUntil(reader: KinesisReadable<Item>, count: number): Promise<Array<KinesisRecord<Item>>> {
-  const out: Array<KinesisRecord<Item>> = [];
-  while (out.length < count) {
-    const record = reader.read() as KinesisRecord<Item> | null;
-    if (record !== null) out.push(record);
-    else await once(reader, 'readable');
-  }
-  return out;
-}
-
-/** Asserts exactly-once delivery of `expected` items and per-key order. */
-function assertExactlyOnceInOrder(records: Array<KinesisRecord<Item>>, expected: number[]): void {
-  const ns = records.map((r) => r.data.n);
-  assert.equal(new Set(ns).size, ns.length, 'no duplicates');
-  assert.deepEqual([...ns].sort((a, b) => a - b), expected);
-  const last = new Map<number, number>();
-  for (const { data } of records) {
-    assert.ok(data.n > (last.get(data.key) ?? -1), `key ${data.key}: ${data.n} after ${last.get(data.key)}`);
-    last.set(data.key, data.n);
-  }
-}
-
 async function waitActive(client: KinesisClient, streamName: string): Promise<void> {
   for (;;) {
     const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
     if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
 describe('createKinesisReadable on kinesalite', function () {

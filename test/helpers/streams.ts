@@ -1,0 +1,41 @@
+/**
+ * Reading helpers shared by the integration tests: take exactly n records from a reader,
+ * and check a delivery of `{ key, n }` items for exactly-once and per-key order.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { KinesisReadable, KinesisRecord } from '../../lib/index.js';
+
+/** An item written by the tests: its key and its position in the write order. */
+export interface Item {
+  key: number;
+  n: number;
+}
+
+/** Reads exactly `count` records (leaves the stream open). */
+export async function readUntil<T>(reader: KinesisReadable<T>, count: number): Promise<Array<KinesisRecord<T>>> {
+  const out: Array<KinesisRecord<T>> = [];
+  while (out.length < count) {
+    const record = reader.read() as KinesisRecord<T> | null;
+    if (record !== null) out.push(record);
+    else await once(reader, 'readable');
+  }
+  return out;
+}
+
+/** from, from + 1, …, to − 1. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+/** Every expected n delivered exactly once, and per key in write order. */
+export function assertExactlyOnceInOrder(records: Array<KinesisRecord<Item>>, expected: number[]): void {
+  const ns = records.map((r) => r.data.n);
+  assert.equal(new Set(ns).size, ns.length, 'no duplicates');
+  assert.deepEqual([...ns].sort((a, b) => a - b), expected);
+  const last = new Map<number, number>();
+  for (const { data } of records) {
+    assert.ok(data.n > (last.get(data.key) ?? -1), `key ${data.key}: ${data.n} after ${last.get(data.key)}`);
+    last.set(data.key, data.n);
+  }
+}
