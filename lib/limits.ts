@@ -58,6 +58,16 @@ export const WRITABLE_DEFAULTS = {
   aggregationMaxBytes: 51200,
   /** maxBufferedRecords with aggregation: one request carries up to ~100 aggregates of ~400 records. */
   maxBufferedRecordsAggregated: 100000,
+  /** Partition keys whose MD5 the aggregator remembers (keys repeat: user ids, devices). */
+  aggregationHashCacheSize: 10000,
+} as const;
+
+/** The command line. */
+export const CLI_DEFAULTS = {
+  /** How often `read` checkpoints what stdout accepted, and `copy` what the target stored. */
+  commitEveryMs: 1000,
+  /** Records `read` buffers ahead of stdout. */
+  readHighWaterMark: 500,
 } as const;
 
 /** Retry defaults (full-jitter exponential backoff, per record or request). */

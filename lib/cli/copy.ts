@@ -2,13 +2,13 @@
  * `kinesis-node-streams copy`: one stream into another. The reader's position is
  * checkpointed only after the writer's flush() says everything copied so far is stored.
  */
+import { CLI_DEFAULTS } from '../limits.js';
 import { createKinesisReadable } from '../readable/kinesis-readable.js';
 import type { KinesisRecord } from '../readable/shard-reader.js';
 import { createKinesisWritable } from '../writable/kinesis-writable.js';
 import { positiveIntegerFlag, required, type Flags } from './args.js';
 import { clientOptions, onStopSignal, positionFlag, progress, rate, storeFlag } from './context.js';
 
-const COMMIT_EVERY_MS = 1000;
 
 export async function copy(flags: Flags): Promise<number> {
   const from = required(flags, 'from', 'copy');
@@ -41,7 +41,7 @@ export async function copy(flags: Flags): Promise<number> {
       if (!writer.write(record)) await new Promise((resolve) => writer.once('drain', resolve));
       copied++;
       if (copied >= maxRecords) break;
-      if (Date.now() - lastCommit >= COMMIT_EVERY_MS) {
+      if (Date.now() - lastCommit >= CLI_DEFAULTS.commitEveryMs) {
         lastCommit = Date.now();
         await commit();
       }

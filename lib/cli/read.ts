@@ -3,14 +3,13 @@
  * (its write callback said so) are checkpointed; stdout's backpressure holds the reader
  * back; a closed pipe (`| head`) or SIGINT/SIGTERM stop it cleanly after a checkpoint.
  */
+import { CLI_DEFAULTS } from '../limits.js';
 import type { KinesisRecord } from '../readable/shard-reader.js';
 import { createKinesisReadable } from '../readable/kinesis-readable.js';
 import { READ_FORMATS, formatRecord } from './format.js';
 import { choiceFlag, positiveIntegerFlag, required, type Flags } from './args.js';
 import { clientOptions, onStopSignal, positionFlag, progress, rate, storeFlag } from './context.js';
 
-/** How often what stdout accepted is checkpointed while reading. */
-const CHECKPOINT_EVERY_MS = 1000;
 
 export async function read(flags: Flags): Promise<number> {
   const streamName = required(flags, 'stream', 'read');
@@ -25,7 +24,7 @@ export async function read(flags: Flags): Promise<number> {
     initialPosition,
     ...(store === undefined ? {} : { checkpointStore: store }),
     ...(typeof efo === 'string' ? { mode: 'efo' as const, consumerName: efo } : {}),
-    highWaterMark: 500,
+    highWaterMark: CLI_DEFAULTS.readHighWaterMark,
   });
   const stdout = process.stdout;
   /** Per shard, the last record stdout accepted and not yet checkpointed. */
@@ -72,7 +71,7 @@ export async function read(flags: Flags): Promise<number> {
       written++;
       if (written >= maxRecords) break;
       if (!fits) await drained(stdout);
-      if (Date.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+      if (Date.now() - lastCheckpoint >= CLI_DEFAULTS.commitEveryMs) {
         lastCheckpoint = Date.now();
         await checkpointAccepted();
       }

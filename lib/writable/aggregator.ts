@@ -8,6 +8,7 @@
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { AggregateBuilder, type UserRecord } from '../aggregation/aggregate.js';
 import { hashKeyOf, hashKeyToDecimal } from '../aggregation/hash-key.js';
+import { WRITABLE_DEFAULTS } from '../limits.js';
 import { randomPartitionKey } from './partition-key.js';
 import type { PendingRecord } from './record.js';
 import type { ShardMap } from './shard-map.js';
@@ -25,8 +26,6 @@ interface OpenAggregate<T> {
 /** The common answer of add(): the record joined an open aggregate, nothing to queue. */
 const NOTHING: readonly never[] = Object.freeze([]);
 
-/** Partition keys whose MD5 is remembered (keys repeat: user ids, device ids...). */
-const HASH_CACHE_SIZE = 10000;
 
 export class Aggregator<T> {
   /** Open aggregates of keyed records, by shard. */
@@ -152,7 +151,7 @@ export class Aggregator<T> {
   private hashOf(partitionKey: string): Buffer {
     let hashKey = this.hashes.get(partitionKey);
     if (hashKey === undefined) {
-      if (this.hashes.size >= HASH_CACHE_SIZE) this.hashes.clear();
+      if (this.hashes.size >= WRITABLE_DEFAULTS.aggregationHashCacheSize) this.hashes.clear();
       hashKey = hashKeyOf(partitionKey);
       this.hashes.set(partitionKey, hashKey);
     }
