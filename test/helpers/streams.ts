@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { KinesisReadable, KinesisRecord } from '../../lib/index.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createKinesisWritable, type KinesisReadable, type KinesisRecord } from '../../lib/index.js';
 
 /** An item written by the tests: its key and its position in the write order. */
 export interface Item {
@@ -38,4 +40,17 @@ export function assertExactlyOnceInOrder(records: Array<KinesisRecord<Item>>, ex
     assert.ok(data.n > (last.get(data.key) ?? -1), `key ${data.key}: ${data.n} after ${last.get(data.key)}`);
     last.set(data.key, data.n);
   }
+}
+
+/** Items n = from … to − 1, spread over `keys` partition keys (key = n mod keys). */
+export function items(from: number, to: number, keys: number): Item[] {
+  return Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % keys, n: from + i }));
+}
+
+/** Writes items n = from … to − 1 over `keys` keys (`key-K`), in order per key, and waits until all are stored. */
+export async function writeItems(endpoint: string, streamName: string, from: number, to: number, keys: number): Promise<void> {
+  await pipeline(
+    Readable.from(items(from, to, keys)),
+    createKinesisWritable<Item>({ endpoint, streamName, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
+  );
 }

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DescribeStreamSummaryCommand, KinesisClient, ListStreamConsumersCommand, UpdateShardCountCommand } from '@aws-sdk/client-kinesis';
-import { createKinesisReadable, createKinesisWritable, type KinesisReadable } from '../../lib/index.js';
+import { createKinesisReadable, type KinesisReadable } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesisMock, type LocalServer } from '../helpers/servers.js';
-import { assertExactlyOnceInOrder, range, readUntil, type Item } from '../helpers/streams.js';
-
-async function write(endpoint: string, streamName: string, from: number, to: number): Promise<void> {
-  await pipeline(
-    Readable.from(Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % 5, n: from + i }))),
-    createKinesisWritable<Item>({ endpoint, streamName, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
-  );
-}
+import { assertExactlyOnceInOrder, range, readUntil, writeItems, type Item } from '../helpers/streams.js';
 
 describe('enhanced fan-out on kinesis-mock', function () {
   this.timeout(120000);
@@ -42,13 +33,13 @@ describe('enhanced fan-out on kinesis-mock', function () {
 
   it('reads 2 shards exactly once in per-key order; records written while reading arrive within 2 s', async () => {
     await createTestStream(server.endpoint, 'efo-a', 2);
-    await write(server.endpoint, 'efo-a', 0, 100);
+    await writeItems(server.endpoint, 'efo-a', 0, 100, 5);
     const reader = efoReader('efo-a');
     try {
       const records = await readUntil(reader, 100);
       assertExactlyOnceInOrder(records, range(0, 100));
       const writtenAt = Date.now();
-      await write(server.endpoint, 'efo-a', 100, 101);
+      await writeItems(server.endpoint, 'efo-a', 100, 101, 5);
       const [live] = await readUntil(reader, 1);
       const latency = Date.now() - writtenAt;
       assert.equal(live.data.n, 100);
@@ -61,7 +52,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
       await once(reader, 'close');
     }
     // A second reader with the same consumer name reuses it (and waits until the first subscriptions are freed).
-    await write(server.endpoint, 'efo-a', 101, 110);
+    await writeItems(server.endpoint, 'efo-a', 101, 110, 5);
     const second = efoReader('efo-a');
     try {
       const again = await readUntil(second, 110);
@@ -73,7 +64,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
 
   it('follows UpdateShardCount while reading', async () => {
     await createTestStream(server.endpoint, 'efo-scale', 1);
-    await write(server.endpoint, 'efo-scale', 0, 30);
+    await writeItems(server.endpoint, 'efo-scale', 0, 30, 5);
     const reader = efoReader('efo-scale');
     try {
       const records = await readUntil(reader, 30);
@@ -83,7 +74,7 @@ describe('enhanced fan-out on kinesis-mock', function () {
         if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await write(server.endpoint, 'efo-scale', 30, 60);
+      await writeItems(server.endpoint, 'efo-scale', 30, 60, 5);
       records.push(...(await readUntil(reader, 30)));
       assertExactlyOnceInOrder(records, range(0, 60));
       assert.ok(!records.slice(30).some((r) => r.shardId === records[0].shardId), 'later records come from the children');

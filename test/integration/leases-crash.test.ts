@@ -12,8 +12,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -25,8 +23,9 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createKinesisWritable, type Checkpoint } from '../../lib/index.js';
+import { type Checkpoint } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startDynalite, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { writeItems } from '../helpers/streams.js';
 
 interface Item {
   key: number;
@@ -249,13 +248,6 @@ function atOrBefore(record: RecordLine, checkpoint: Checkpoint): boolean {
   return compareSeq(record.sequenceNumber, checkpoint.sequenceNumber) <= 0;
 }
 
-async function write(endpoint: string, stream: string, from: number, to: number): Promise<void> {
-  await pipeline(
-    Readable.from(Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % KEYS, n: from + i }))),
-    createKinesisWritable<Item>({ endpoint, streamName: stream, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
-  );
-}
-
 async function waitActive(client: KinesisClient, streamName: string): Promise<void> {
   for (;;) {
     const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
@@ -321,7 +313,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     const stream = 'crash';
     const table = 'leases-crash';
     await createTestStream(kinesis.endpoint, stream, 4);
-    await write(kinesis.endpoint, stream, 0, 800);
+    await writeItems(kinesis.endpoint, stream, 0, 800, KEYS);
     const a = startWorker('worker-a', { table, stream, checkpointEvery: CHECKPOINT_EVERY });
     const b = startWorker('worker-b', { table, stream, checkpointEvery: CHECKPOINT_EVERY });
     await waitFor('a 2/2 split and the first 800 records', [a, b], () => a.held.size === 2 && b.held.size === 2 && allDelivered([a, b], 0, 800));
@@ -330,7 +322,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     // in the next batch of records (a worker stuck mid-stream: leases still renewed, more
     // records fetched and buffered); then it is killed.
     a.command(`pause ${PAUSE_AT}`);
-    const writing = write(kinesis.endpoint, stream, 800, 2000);
+    const writing = writeItems(kinesis.endpoint, stream, 800, 2000, KEYS);
     await waitFor('worker-a to pause mid-stream', [a, b], () => a.lines.some((l) => l.type === 'paused'));
     assert.ok(a.records[a.records.length - 1].data.n >= 800, 'a paused on a new record');
     const aShards = [...a.held].sort();
@@ -340,7 +332,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     assert.equal(a.exit?.signal, 'SIGKILL');
     assert.deepEqual([...a.held].sort(), aShards, 'worker-a printed lease changes after the kill was decided');
     await writing;
-    await write(kinesis.endpoint, stream, 2000, 2400); // written while nobody reads a's shards
+    await writeItems(kinesis.endpoint, stream, 2000, 2400, KEYS); // written while nobody reads a's shards
 
     await waitFor('worker-b to hold all 4 leases', [b], () => b.held.size === 4);
     const gains = b.leaseLines().filter((l) => l.type === 'leaseGained' && l.t >= killedAt);
@@ -400,7 +392,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     const table = 'leases-join';
     await createTestStream(kinesis.endpoint, stream, 4);
     // 410: a is left with 10 records consumed and not checkpointed when the others steal.
-    await write(kinesis.endpoint, stream, 0, 410);
+    await writeItems(kinesis.endpoint, stream, 0, 410, KEYS);
     const a = startWorker('worker-a', { table, stream, checkpointEvery: CHECKPOINT_EVERY });
     await waitFor('worker-a alone to hold 4 leases and read 410 records', [a], () => a.held.size === 4 && allDelivered([a], 0, 410));
 
@@ -413,7 +405,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     const c = startWorker('worker-c', { table, stream, checkpointEvery: CHECKPOINT_EVERY });
     await waitFor('a 2/1/1 split', [a, b, c], () => c.held.size === 1 && a.held.size + b.held.size === 3 && Math.min(a.held.size, b.held.size) === 1);
 
-    await write(kinesis.endpoint, stream, 410, 800);
+    await writeItems(kinesis.endpoint, stream, 410, 800, KEYS);
     await waitFor('all 800 records', [a, b, c], () => allDelivered([a, b, c], 0, 800));
     const all = [a, b, c];
     const shards = new Set(all.flatMap((w) => [...w.held]));
@@ -474,14 +466,14 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     const b = startWorker('worker-b', { table, stream, checkpointEvery: CHECKPOINT_EVERY, checkpointIdleMs: 300 });
     await waitFor('a 2/1 split', [a, b], () => a.held.size + b.held.size === 3 && a.held.size > 0 && b.held.size > 0);
 
-    await write(kinesis.endpoint, stream, 0, 600); // before
+    await writeItems(kinesis.endpoint, stream, 0, 600, KEYS); // before
     await waitFor('both workers reading', [a, b], () => a.records.length > 0 && b.records.length > 0);
     const [s0, s1, s2] = await listShards(kinesisClient, stream);
     const middle = (BigInt(s0.HashKeyRange?.StartingHashKey ?? '0') + BigInt(s0.HashKeyRange?.EndingHashKey ?? '0')) / 2n;
     const splitAt = Date.now();
     await kinesisClient.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: s0.ShardId, NewStartingHashKey: middle.toString() }));
     await waitActive(kinesisClient, stream);
-    await write(kinesis.endpoint, stream, 600, 1200); // between
+    await writeItems(kinesis.endpoint, stream, 600, 1200, KEYS); // between
     const survivors = [a, b];
     if (crash) {
       const victim = a.held.has(s0.ShardId ?? '') ? a : b;
@@ -492,7 +484,7 @@ describe('DynamoDBLeaseStore with worker processes (kill -9, join, reshard)', fu
     const mergeAt = Date.now();
     await kinesisClient.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: s1.ShardId, AdjacentShardToMerge: s2.ShardId }));
     await waitActive(kinesisClient, stream);
-    await write(kinesis.endpoint, stream, 1200, 1800); // after
+    await writeItems(kinesis.endpoint, stream, 1200, 1800, KEYS); // after
 
     await waitFor('all 1800 records', survivors, () => allDelivered([a, b], 0, 1800), 30000);
     assert.deepEqual(missing([a, b], 0, 1800), []);

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   DynamoDBLeaseStore,
   createKinesisReadable,
-  createKinesisWritable,
   type KinesisReadable,
   type KinesisRecord,
   type LeaseEvent,
 } from '../../lib/index.js';
 import { createTestStream, startDynalite, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { writeItems } from '../helpers/streams.js';
 
 interface Item {
   key: number;
@@ -68,13 +66,6 @@ class Worker {
   }
 }
 
-async function write(endpoint: string, stream: string, from: number, to: number): Promise<void> {
-  await pipeline(
-    Readable.from(Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % 16, n: from + i }))),
-    createKinesisWritable<Item>({ endpoint, streamName: stream, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
-  );
-}
-
 describe('DynamoDBLeaseStore on kinesalite + dynalite', function () {
   this.timeout(120000);
   let kinesis: LocalServer;
@@ -89,12 +80,12 @@ describe('DynamoDBLeaseStore on kinesalite + dynalite', function () {
 
   it('creates a KCL-shaped table; two workers split 4 shards; a graceful stop hands leases over at once', async () => {
     await createTestStream(kinesis.endpoint, 'leased', 4);
-    await write(kinesis.endpoint, 'leased', 0, 400);
+    await writeItems(kinesis.endpoint, 'leased', 0, 400, 16);
     const a = new Worker(kinesis.endpoint, dynalite.endpoint, 'leases-a', 'leased', 'worker-a');
     await a.until(() => a.held.size === 4, 'worker a to hold all 4 shards');
     const b = new Worker(kinesis.endpoint, dynalite.endpoint, 'leases-a', 'leased', 'worker-b');
     await b.until(() => a.held.size === 2 && b.held.size === 2, 'an even split');
-    await write(kinesis.endpoint, 'leased', 400, 800);
+    await writeItems(kinesis.endpoint, 'leased', 400, 800, 16);
     await b.until(() => new Set([...a.records, ...b.records].map((r) => r.data.n)).size === 800, 'all 800 records');
     for (const shard of a.held) assert.ok(!b.held.has(shard), `${shard} held by both`);
 
@@ -113,7 +104,7 @@ describe('DynamoDBLeaseStore on kinesalite + dynalite', function () {
     await b.stop();
     await a.until(() => a.held.size === 4, 'worker a to take over');
     assert.ok(Date.now() - stoppedAt < FAILOVER_MS, `handed over in ${Date.now() - stoppedAt} ms`);
-    await write(kinesis.endpoint, 'leased', 800, 900);
+    await writeItems(kinesis.endpoint, 'leased', 800, 900, 16);
     await a.until(() => a.records.some((r) => r.data.n === 899), 'records written after the handover');
     const item = await client.send(new GetItemCommand({ TableName: 'leases-a', Key: { leaseKey: { S: [...a.held][0] } } }));
     assert.equal(item.Item?.leaseOwner?.S, 'worker-a');
@@ -123,7 +114,7 @@ describe('DynamoDBLeaseStore on kinesalite + dynalite', function () {
 
   it('checkpoint() reports a lost lease once, not on every later call', async () => {
     await createTestStream(kinesis.endpoint, 'lost-once', 4);
-    await write(kinesis.endpoint, 'lost-once', 0, 400);
+    await writeItems(kinesis.endpoint, 'lost-once', 0, 400, 16);
     const a = new Worker(kinesis.endpoint, dynalite.endpoint, 'leases-lost', 'lost-once', 'worker-a');
     await a.until(() => a.held.size === 4 && a.records.length === 400, 'worker a to read all 400 records');
     // a checkpoints nothing; b joins and steals two of its shards.

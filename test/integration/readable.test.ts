@@ -4,8 +4,6 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import {
   DescribeStreamSummaryCommand,
@@ -18,24 +16,12 @@ import {
 import {
   FileCheckpointStore,
   createKinesisReadable,
-  createKinesisWritable,
   type ShardStartEvent,
 } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesalite, startKinesisMock, type LocalServer } from '../helpers/servers.js';
-import { assertExactlyOnceInOrder, range, readUntil, type Item } from '../helpers/streams.js';
+import { assertExactlyOnceInOrder, range, readUntil, writeItems, type Item } from '../helpers/streams.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-async function write(endpoint: string, streamName: string, items: Item[]): Promise<void> {
-  await pipeline(
-    Readable.from(items),
-    createKinesisWritable<Item>({ endpoint, streamName, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
-  );
-}
-
-function items(from: number, to: number, keys: number): Item[] {
-  return Array.from({ length: to - from }, (_, i) => ({ key: (from + i) % keys, n: from + i }));
-}
 
 async function waitActive(client: KinesisClient, streamName: string): Promise<void> {
   for (;;) {
@@ -64,7 +50,7 @@ describe('createKinesisReadable on kinesalite', function () {
 
   it('reads 30k records over 3 shards exactly once, in order per key', async () => {
     await createTestStream(server.endpoint, 'thirty', 3);
-    await write(server.endpoint, 'thirty', items(0, 30000, 300));
+    await writeItems(server.endpoint, 'thirty', 0, 30000, 300);
     const reader = createKinesisReadable<Item>({ endpoint: server.endpoint, streamName: 'thirty', initialPosition: 'TRIM_HORIZON', decode: 'json' });
     try {
       const records = await readUntil(reader, 30000);
@@ -78,7 +64,7 @@ describe('createKinesisReadable on kinesalite', function () {
 
   it('resumes from a file checkpoint: nothing missing, nothing before the checkpoint repeated', async () => {
     await createTestStream(server.endpoint, 'resume', 2);
-    await write(server.endpoint, 'resume', items(0, 2000, 20));
+    await writeItems(server.endpoint, 'resume', 0, 2000, 20);
     const path = join(dir, 'resume.json');
     const first = createKinesisReadable<Item>({
       endpoint: server.endpoint,
@@ -95,7 +81,7 @@ describe('createKinesisReadable on kinesalite', function () {
     first.destroy();
     await once(first, 'close');
 
-    await write(server.endpoint, 'resume', items(2000, 2500, 20));
+    await writeItems(server.endpoint, 'resume', 2000, 2500, 20);
     const second = createKinesisReadable<Item>({
       endpoint: server.endpoint,
       streamName: 'resume',
@@ -118,7 +104,7 @@ describe('createKinesisReadable on kinesalite', function () {
 
   it('follows a split and a merge mid-stream, keeping per-key order', async () => {
     await createTestStream(server.endpoint, 'reshard', 2);
-    await write(server.endpoint, 'reshard', items(0, 600, 30));
+    await writeItems(server.endpoint, 'reshard', 0, 600, 30);
     const reader = createKinesisReadable<Item>({
       endpoint: server.endpoint,
       streamName: 'reshard',
@@ -136,7 +122,7 @@ describe('createKinesisReadable on kinesalite', function () {
       const middle = (BigInt(s0.HashKeyRange?.StartingHashKey ?? '0') + BigInt(s0.HashKeyRange?.EndingHashKey ?? '0')) / 2n;
       await client.send(new SplitShardCommand({ StreamName: 'reshard', ShardToSplit: s0.ShardId, NewStartingHashKey: middle.toString() }));
       await waitActive(client, 'reshard');
-      await write(server.endpoint, 'reshard', items(600, 1200, 30));
+      await writeItems(server.endpoint, 'reshard', 600, 1200, 30);
       const afterSplit = await client.send(new ListShardsCommand({ StreamName: 'reshard' }));
       const children = (afterSplit.Shards ?? []).filter((s) => s.ParentShardId === s0.ShardId);
       assert.equal(children.length, 2);
@@ -144,7 +130,7 @@ describe('createKinesisReadable on kinesalite', function () {
       const upper = children.find((c) => c.HashKeyRange?.StartingHashKey === middle.toString());
       await client.send(new MergeShardsCommand({ StreamName: 'reshard', ShardToMerge: upper?.ShardId, AdjacentShardToMerge: s1.ShardId }));
       await waitActive(client, 'reshard');
-      await write(server.endpoint, 'reshard', items(1200, 1800, 30));
+      await writeItems(server.endpoint, 'reshard', 1200, 1800, 30);
       records.push(...(await readUntil(reader, 1500)));
       assertExactlyOnceInOrder(records, range(0, 1800));
       assert.ok(ends.includes(s0.ShardId ?? '') && ends.includes(s1.ShardId ?? ''), `ended: ${ends.join(', ')}`);
@@ -155,13 +141,13 @@ describe('createKinesisReadable on kinesalite', function () {
 
   it('with LATEST delivers only records written after the shards started', async () => {
     await createTestStream(server.endpoint, 'latest', 2);
-    await write(server.endpoint, 'latest', items(0, 100, 10));
+    await writeItems(server.endpoint, 'latest', 0, 100, 10);
     const reader = createKinesisReadable<Item>({ endpoint: server.endpoint, streamName: 'latest', decode: 'json' });
     try {
       const started: ShardStartEvent[] = [];
       while (started.length < 2) started.push(((await once(reader, 'shardStart')) as [ShardStartEvent])[0]);
       assert.deepEqual(started.map((s) => s.position.type), ['LATEST', 'LATEST']);
-      await write(server.endpoint, 'latest', items(100, 150, 10));
+      await writeItems(server.endpoint, 'latest', 100, 150, 10);
       const records = await readUntil(reader, 50);
       assertExactlyOnceInOrder(records, range(100, 150));
     } finally {
@@ -211,7 +197,7 @@ describe('createKinesisReadable on kinesis-mock', function () {
 
   it('follows a stream resharded with UpdateShardCount', async () => {
     await createTestStream(server.endpoint, 'scaling', 1);
-    await write(server.endpoint, 'scaling', items(0, 40, 8));
+    await writeItems(server.endpoint, 'scaling', 0, 40, 8);
     const reader = createKinesisReadable<Item>({
       endpoint: server.endpoint,
       streamName: 'scaling',
@@ -223,7 +209,7 @@ describe('createKinesisReadable on kinesis-mock', function () {
       const records = await readUntil(reader, 40);
       await client.send(new UpdateShardCountCommand({ StreamName: 'scaling', TargetShardCount: 2, ScalingType: 'UNIFORM_SCALING' }));
       await waitActive(client, 'scaling');
-      await write(server.endpoint, 'scaling', items(40, 80, 8));
+      await writeItems(server.endpoint, 'scaling', 40, 80, 8);
       records.push(...(await readUntil(reader, 40)));
       assertExactlyOnceInOrder(records, range(0, 80));
       const shards = new Set(records.slice(40).map((r) => r.shardId));
