@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import sinon from 'sinon';
-import { MemoryCheckpointStore, createKinesisReadable, type KinesisReadable, type KinesisReadableOptions, type KinesisRecord, type RetryEvent } from '../../../lib/index.js';
+import { MemoryCheckpointStore, createKinesisReadable, type KinesisReadable, type KinesisReadableOptions, type RetryEvent } from '../../../lib/index.js';
 import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
+import { drive } from '../../helpers/fake-time.js';
+import { readUntil } from '../../helpers/streams.js';
 
 const S0 = 'shardId-000000000000';
 const S1 = 'shardId-000000000001';
@@ -19,25 +21,6 @@ function reader(fake: FakeKinesis, options: Partial<KinesisReadableOptions> = {}
     retry: { baseDelayMs: 10, maxDelayMs: 50 },
     ...options,
   });
-}
-
-async function drive<T>(clock: Clock, promise: Promise<T>, limitMs = 120000): Promise<T> {
-  let settled = false;
-  const watched = promise.finally(() => (settled = true));
-  watched.catch(() => undefined);
-  for (let elapsed = 0; !settled && elapsed < limitMs; elapsed += 50) await clock.tickAsync(50);
-  if (!settled) throw new Error(`not settled after ${limitMs} ms of fake time`);
-  return watched;
-}
-
-async function readN(stream: KinesisReadable, n: number): Promise<KinesisRecord[]> {
-  const out: KinesisRecord[] = [];
-  while (out.length < n) {
-    const record = stream.read() as KinesisRecord | null;
-    if (record !== null) out.push(record);
-    else await once(stream, 'readable');
-  }
-  return out;
 }
 
 function fill(fake: FakeKinesis, shardId: string, count: number): void {
@@ -57,7 +40,7 @@ describe('createKinesisReadable in EFO mode', () => {
     fill(fake, S0, 10);
     fill(fake, S1, 10);
     const r = reader(fake);
-    const records = await drive(clock, readN(r, 20));
+    const records = await drive(clock, readUntil(r, 20));
     for (const shard of [S0, S1]) {
       assert.deepEqual(
         records.filter((x) => x.shardId === shard).map((x) => x.data.toString()),
@@ -75,7 +58,7 @@ describe('createKinesisReadable in EFO mode', () => {
     fake.consumers.set('events|app', 'arn:consumer/events|app');
     fill(fake, S0, 1);
     const r = reader(fake);
-    await drive(clock, readN(r, 1));
+    await drive(clock, readUntil(r, 1));
     assert.equal(fake.subscriptions.length, 1);
     r.destroy();
   });
@@ -87,7 +70,7 @@ describe('createKinesisReadable in EFO mode', () => {
     fake.eventsPerSubscription = 2; // a shortened subscription
     fake.recordsPerEvent = 2;
     const r = reader(fake);
-    const records = await drive(clock, readN(r, 12));
+    const records = await drive(clock, readUntil(r, 12));
     assert.deepEqual(records.map((x) => x.data.toString()), Array.from({ length: 12 }, (_, i) => `0:${i}`));
     assert.ok(fake.subscriptions.length >= 3);
     assert.equal(fake.subscriptions[0].type, 'TRIM_HORIZON');
@@ -107,7 +90,7 @@ describe('createKinesisReadable in EFO mode', () => {
     const r = reader(fake, { highWaterMark: 5 });
     await drive(clock, new Promise<void>((resolve) => setTimeout(resolve, 10000)));
     assert.ok(fake.eventsPulled <= 2, `${fake.eventsPulled} events pulled while nobody read`);
-    const records = await drive(clock, readN(r, 300));
+    const records = await drive(clock, readUntil(r, 300));
     assert.equal(new Set(records.map((x) => x.sequenceNumber)).size, 300);
     r.destroy();
   });
@@ -120,7 +103,7 @@ describe('createKinesisReadable in EFO mode', () => {
     const r = reader(fake, { retry: { maxAttempts: 2, baseDelayMs: 10 } });
     const retries: RetryEvent[] = [];
     r.on('retry', (e: RetryEvent) => retries.push(e));
-    const records = await drive(clock, readN(r, 3));
+    const records = await drive(clock, readUntil(r, 3));
     assert.equal(records.length, 3);
     assert.deepEqual(retries.map((e) => e.operation), ['SubscribeToShard', 'SubscribeToShard', 'SubscribeToShard']);
     r.destroy();
@@ -135,7 +118,7 @@ describe('createKinesisReadable in EFO mode', () => {
     const ends: string[] = [];
     const r = reader(fake, { shardDiscoveryIntervalMs: 60000 });
     r.on('shardEnd', (e: { shardId: string }) => ends.push(e.shardId));
-    const records = await drive(clock, readN(r, 6));
+    const records = await drive(clock, readUntil(r, 6));
     assert.deepEqual(records.map((x) => x.data.toString()), ['0:0', '0:1', '0:2', '0:3', '0:4', 'child']);
     assert.deepEqual(ends, [S0]);
     r.destroy();
@@ -147,11 +130,11 @@ describe('createKinesisReadable in EFO mode', () => {
     fake.subscriptionsIgnoreShardEnd = true;
     fill(fake, S0, 3);
     const r = reader(fake, { shardDiscoveryIntervalMs: 1000 });
-    const first = await drive(clock, readN(r, 3));
+    const first = await drive(clock, readUntil(r, 3));
     fake.append('events', S0, '0:3', 'key-0');
     fake.reshard('events', [S0], [S1]);
     fake.append('events', S1, 'child', 'key-0');
-    const rest = await drive(clock, readN(r, 2));
+    const rest = await drive(clock, readUntil(r, 2));
     assert.deepEqual([...first, ...rest].map((x) => x.data.toString()), ['0:0', '0:1', '0:2', '0:3', 'child']);
     assert.ok(fake.readCount('GetRecordsCommand') >= 1, 'the end was found by polling');
     r.destroy();
@@ -163,11 +146,11 @@ describe('createKinesisReadable in EFO mode', () => {
     fill(fake, S0, 4);
     const store = new MemoryCheckpointStore();
     const first = reader(fake, { checkpointStore: store, highWaterMark: 1 });
-    const read = await drive(clock, readN(first, 2));
+    const read = await drive(clock, readUntil(first, 2));
     await first.checkpoint(read[1]);
     first.destroy();
     const second = reader(fake, { checkpointStore: store });
-    const rest = await drive(clock, readN(second, 2));
+    const rest = await drive(clock, readUntil(second, 2));
     assert.deepEqual(rest.map((x) => x.data.toString()), ['0:2', '0:3']);
     assert.equal(fake.subscriptions.at(-1)?.type, 'AFTER_SEQUENCE_NUMBER');
     second.destroy();

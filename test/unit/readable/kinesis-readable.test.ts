@@ -17,6 +17,8 @@ import {
 import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
 import { aggregate } from '../../../lib/aggregation/aggregate.js';
 import { hashKeyOf, hashKeyToDecimal } from '../../../lib/aggregation/hash-key.js';
+import { drive } from '../../helpers/fake-time.js';
+import { readUntil } from '../../helpers/streams.js';
 
 const S0 = 'shardId-000000000000';
 const S1 = 'shardId-000000000001';
@@ -33,27 +35,6 @@ function reader<T = Buffer>(fake: FakeKinesis, options: Partial<KinesisReadableO
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     ...options,
   });
-}
-
-/** Runs fake time forward until `promise` settles. */
-async function drive<T>(clock: Clock, promise: Promise<T>, limitMs = 120000): Promise<T> {
-  let settled = false;
-  const watched = promise.finally(() => (settled = true));
-  watched.catch(() => undefined);
-  for (let elapsed = 0; !settled && elapsed < limitMs; elapsed += 50) await clock.tickAsync(50);
-  if (!settled) throw new Error(`not settled after ${limitMs} ms of fake time`);
-  return watched;
-}
-
-/** Reads exactly n records (leaves the stream open). */
-async function readN<T>(stream: KinesisReadable<T>, n: number): Promise<KinesisRecord<T>[]> {
-  const out: KinesisRecord<T>[] = [];
-  while (out.length < n) {
-    const record = stream.read() as KinesisRecord<T> | null;
-    if (record !== null) out.push(record);
-    else await once(stream, 'readable');
-  }
-  return out;
 }
 
 function fill(fake: FakeKinesis, shardId: string, count: number, prefix = shardId.slice(-1)): string[] {
@@ -76,7 +57,7 @@ describe('createKinesisReadable', () => {
     fake.addStream('events', 3);
     for (const shard of [S0, S1, S2]) fill(fake, shard, 50);
     const r = reader(fake, { maxRecordsPerCall: 20 });
-    const records = await drive(clock, readN(r, 150));
+    const records = await drive(clock, readUntil(r, 150));
     for (const shard of [S0, S1, S2]) {
       const mine = records.filter((x) => x.shardId === shard).map((x) => x.data.toString());
       assert.deepEqual(mine, Array.from({ length: 50 }, (_, i) => `${shard.slice(-1)}:${i}`));
@@ -97,7 +78,7 @@ describe('createKinesisReadable', () => {
     fill(fake, S1, 10);
     const r = reader(fake, { highWaterMark: 1 });
     await drive(clock, new Promise<void>((resolve) => setTimeout(resolve, 1000))); // both batches fetched
-    const records = await drive(clock, readN(r, 20));
+    const records = await drive(clock, readUntil(r, 20));
     for (let i = 1; i < 20; i++) assert.notEqual(records[i].shardId, records[i - 1].shardId, `record ${i}`);
     r.destroy();
   });
@@ -116,7 +97,7 @@ describe('createKinesisReadable', () => {
     const held = r.readableLength + 2 * 50;
     assert.ok(held <= 2 * 50 + 10);
     // Reading resumes the fetching.
-    const records = await drive(clock, readN(r, 1000));
+    const records = await drive(clock, readUntil(r, 1000));
     assert.equal(new Set(records.map((x) => x.sequenceNumber)).size, 1000);
     assert.ok(fake.readCount('GetRecordsCommand') >= 20);
     r.destroy();
@@ -134,7 +115,7 @@ describe('createKinesisReadable', () => {
     const r = reader(fake, { maxRecordsPerCall: 10 });
     r.on('shardStart', (e: ShardStartEvent) => starts.push(e));
     r.on('shardEnd', (e: { shardId: string }) => ends.push(e.shardId));
-    const records = await drive(clock, readN(r, 32));
+    const records = await drive(clock, readUntil(r, 32));
     assert.deepEqual(texts(records.slice(0, 30)), Array.from({ length: 30 }, (_, i) => `p:${i}`));
     assert.deepEqual(texts(records.slice(30)).sort(), ['c1:0', 'c2:0']);
     assert.deepEqual(starts.map((s) => s.shardId), [S0, S1, S2]);
@@ -151,7 +132,7 @@ describe('createKinesisReadable', () => {
     fake.reshard('events', [S0, S1], [S2]);
     fake.append('events', S2, 'm:0', 'key-b');
     const r = reader(fake, { maxRecordsPerCall: 5 });
-    const records = await drive(clock, readN(r, 46));
+    const records = await drive(clock, readUntil(r, 46));
     assert.equal(records.at(-1)?.data.toString(), 'm:0');
     assert.equal(records.findIndex((x) => x.shardId === S2), 45);
     r.destroy();
@@ -169,7 +150,7 @@ describe('createKinesisReadable', () => {
     await drive(clock, once(r, 'shardStart'));
     await clock.tickAsync(500);
     fake.append('events', S1, 'new', 'k');
-    const [record] = await drive(clock, readN(r, 1));
+    const [record] = await drive(clock, readUntil(r, 1));
     assert.equal(record.data.toString(), 'new');
     assert.deepEqual(starts.map((s) => [s.shardId, s.position.type]), [[S1, 'LATEST']]);
     r.destroy();
@@ -184,7 +165,7 @@ describe('createKinesisReadable', () => {
     fake.append('audit', S1, 'a1');
     const store = new MemoryCheckpointStore();
     const r = reader(fake, { streamName: ['events', 'audit'], checkpointStore: store });
-    const records = await drive(clock, readN(r, 5));
+    const records = await drive(clock, readUntil(r, 5));
     assert.deepEqual(records.map((x) => `${x.streamName}:${x.data.toString()}`).sort(), ['audit:a0', 'audit:a1', 'events:0:0', 'events:0:1', 'events:0:2']);
     await r.checkpoint();
     assert.deepEqual([...store.entries().keys()].sort(), [`audit/${S0}`, `audit/${S1}`, `events/${S0}`]);
@@ -212,7 +193,7 @@ describe('createKinesisReadable', () => {
     const r = reader(fake);
     const retries: RetryEvent[] = [];
     r.on('retry', (e: RetryEvent) => retries.push(e));
-    await drive(clock, readN(r, 1));
+    await drive(clock, readUntil(r, 1));
     assert.deepEqual(retries.map((e) => e.operation), ['ListShards']);
     r.destroy();
   });
@@ -225,7 +206,7 @@ describe('createKinesisReadable', () => {
       const s1 = fill(fake, S1, 5);
       const store = new MemoryCheckpointStore();
       const r = reader(fake, { checkpointStore: store, highWaterMark: 2 });
-      const records = await drive(clock, readN(r, 4));
+      const records = await drive(clock, readUntil(r, 4));
       await r.checkpoint();
       const read0 = records.filter((x) => x.shardId === S0).at(-1)?.sequenceNumber;
       const read1 = records.filter((x) => x.shardId === S1).at(-1)?.sequenceNumber;
@@ -248,7 +229,7 @@ describe('createKinesisReadable', () => {
       const events: unknown[] = [];
       const r = reader(fake, { checkpointStore: store });
       r.on('checkpoint', (e: unknown) => events.push(e));
-      const records = await drive(clock, readN(r, 4));
+      const records = await drive(clock, readUntil(r, 4));
       await r.checkpoint(records[1]);
       assert.deepEqual(await store.get('events', S0), { sequenceNumber: records[1].sequenceNumber });
       await r.checkpoint([records[2], records[3]]);
@@ -281,7 +262,7 @@ describe('createKinesisReadable', () => {
       await store.set('events', S0, { sequenceNumber: s0[2] });
       await store.set('events', S1, { sequenceNumber: 'SHARD_END' });
       const r = reader(fake, { checkpointStore: store });
-      const records = await drive(clock, readN(r, 3));
+      const records = await drive(clock, readUntil(r, 3));
       assert.deepEqual(texts(records).sort(), ['0:3', '0:4', 'child']);
       const iteratorCalls = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').map(([, input]) => input as { ShardId: string; ShardIteratorType: string });
       assert.deepEqual(
@@ -297,7 +278,7 @@ describe('createKinesisReadable', () => {
       fill(fake, S0, 1);
       const store = new MemoryCheckpointStore();
       const r = reader(fake, { checkpointStore: store, applicationName: 'billing' });
-      const [record] = await drive(clock, readN(r, 1));
+      const [record] = await drive(clock, readUntil(r, 1));
       await r.checkpoint(record);
       assert.deepEqual([...store.entries().keys()], [`billing/events/${S0}`]);
       r.destroy();
@@ -308,7 +289,7 @@ describe('createKinesisReadable', () => {
       fake.addStream('events', 1);
       fill(fake, S0, 1);
       const r = reader(fake);
-      const [record] = await drive(clock, readN(r, 1));
+      const [record] = await drive(clock, readUntil(r, 1));
       await assert.rejects(r.checkpoint({ ...record, shardId: 'shardId-9' }), ValidationError);
       await assert.rejects(r.checkpoint({ ...record, sequenceNumber: '9'.repeat(30) }), ValidationError);
       await assert.rejects(r.checkpoint({} as KinesisRecord), ValidationError);
@@ -329,7 +310,7 @@ describe('createKinesisReadable', () => {
       const sequenceNumber = appendAggregate(fake, S0, ['a', 'b', 'a'], 'agg');
       fake.append('events', S0, 'plain-after', 'p');
       const r = reader(fake);
-      const records = await drive(clock, readN(r, 5));
+      const records = await drive(clock, readUntil(r, 5));
       assert.deepEqual(
         records.map((x) => [x.data.toString(), x.partitionKey, x.subSequenceNumber]),
         [['plain-before', 'p', undefined], ['agg0', 'a', 0], ['agg1', 'b', 1], ['agg2', 'a', 2], ['plain-after', 'p', undefined]],
@@ -343,7 +324,7 @@ describe('createKinesisReadable', () => {
       fake.addStream('events', 1);
       appendAggregate(fake, S0, ['a', 'b'], 'x');
       const r = reader(fake, { deaggregate: false });
-      const [record] = await drive(clock, readN(r, 1));
+      const [record] = await drive(clock, readUntil(r, 1));
       assert.deepEqual([...record.data.subarray(0, 4)], [0xf3, 0x89, 0x9a, 0xc2]);
       assert.equal(record.subSequenceNumber, undefined);
       r.destroy();
@@ -358,7 +339,7 @@ describe('createKinesisReadable', () => {
       fake.append('events', S0, bad, 'outer');
       fake.append('events', S0, 'next', 'k');
       const r = reader(fake);
-      const records = await drive(clock, readN(r, 2));
+      const records = await drive(clock, readUntil(r, 2));
       assert.deepEqual(records[0].data, bad);
       assert.equal(records[0].partitionKey, 'outer');
       assert.equal(r.stats().corruptAggregates, 1);
@@ -372,12 +353,12 @@ describe('createKinesisReadable', () => {
       appendAggregate(fake, S0, ['e', 'f'], 'second');
       const store = new MemoryCheckpointStore();
       const first = reader(fake, { checkpointStore: store, highWaterMark: 1 });
-      const read = await drive(clock, readN(first, 2));
+      const read = await drive(clock, readUntil(first, 2));
       await first.checkpoint(read[1]);
       assert.deepEqual(await store.get('events', S0), { sequenceNumber: read[1].sequenceNumber, subSequenceNumber: 1 });
       first.destroy();
       const second = reader(fake, { checkpointStore: store });
-      const rest = await drive(clock, readN(second, 4));
+      const rest = await drive(clock, readUntil(second, 4));
       assert.deepEqual(texts(rest), ['first2', 'first3', 'second0', 'second1']);
       const iterator = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').at(-1)?.[1] as { ShardIteratorType: string };
       assert.equal(iterator.ShardIteratorType, 'AT_SEQUENCE_NUMBER');
@@ -399,7 +380,7 @@ describe('createKinesisReadable', () => {
       appendAggregate(fake, S1, [inside, 'elsewhere-1', inside, 'elsewhere-2'], 'r');
       fake.append('events', S1, 'plain', 'elsewhere-3'); // plain records are never filtered
       const r = reader(fake);
-      const records = await drive(clock, readN(r, 3));
+      const records = await drive(clock, readUntil(r, 3));
       assert.deepEqual(texts(records), ['r0', 'r2', 'plain']);
       assert.equal(r.stats().subRecordsDropped, 2);
       r.destroy();
@@ -412,9 +393,9 @@ describe('createKinesisReadable', () => {
       fake.addStream('events', 1);
       fill(fake, S0, 4);
       const r = reader(fake, { maxRecordsPerCall: 2 });
-      const first = await drive(clock, readN(r, 2));
+      const first = await drive(clock, readUntil(r, 2));
       fake.expireIterators();
-      const rest = await drive(clock, readN(r, 2));
+      const rest = await drive(clock, readUntil(r, 2));
       assert.deepEqual(texts([...first, ...rest]), ['0:0', '0:1', '0:2', '0:3']);
       const renewed = fake.readCalls.filter(([op]) => op === 'GetShardIteratorCommand').at(-1)?.[1] as { ShardIteratorType: string; StartingSequenceNumber: string };
       assert.equal(renewed.ShardIteratorType, 'AFTER_SEQUENCE_NUMBER');
@@ -437,7 +418,7 @@ describe('createKinesisReadable', () => {
       const r = reader(fake);
       const retries: RetryEvent[] = [];
       r.on('retry', (e: RetryEvent) => retries.push(e));
-      const records = await drive(clock, readN(r, 2));
+      const records = await drive(clock, readUntil(r, 2));
       assert.deepEqual(texts(records), ['0:0', '0:1']);
       assert.deepEqual(retries.map((e) => [e.operation, e.attempt]), [['GetRecords', 1], ['GetRecords', 2]]);
       r.destroy();
@@ -487,13 +468,13 @@ describe('createKinesisReadable', () => {
       fake.addStream('events', 1);
       fake.append('events', S0, '{"a":1}');
       const asString = reader<string>(fake, { decode: 'string' });
-      assert.equal((await drive(clock, readN(asString, 1)))[0].data, '{"a":1}');
+      assert.equal((await drive(clock, readUntil(asString, 1)))[0].data, '{"a":1}');
       asString.destroy();
       const asJson = reader<unknown>(fake, { decode: 'json' });
-      assert.deepEqual((await drive(clock, readN(asJson, 1)))[0].data, { a: 1 });
+      assert.deepEqual((await drive(clock, readUntil(asJson, 1)))[0].data, { a: 1 });
       asJson.destroy();
       const custom = reader<number>(fake, { decode: (data, meta) => data.length + meta.shardId.length });
-      assert.equal((await drive(clock, readN(custom, 1)))[0].data, 7 + S0.length);
+      assert.equal((await drive(clock, readUntil(custom, 1)))[0].data, 7 + S0.length);
       custom.destroy();
     });
   });
