@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
 import { createKinesisWritable, type KinesisReadable, type KinesisRecord } from '../../lib/index.js';
 
 /** An item written by the tests: its key and its position in the write order. */
@@ -53,4 +54,35 @@ export async function writeItems(endpoint: string, streamName: string, from: num
     Readable.from(items(from, to, keys)),
     createKinesisWritable<Item>({ endpoint, streamName, partitionKey: (item) => `key-${item.key}`, preserveOrder: true }),
   );
+}
+
+/** A record as the service stored it, with the shard it is on. */
+export type StoredRecord = _Record & { shardId: string };
+
+/**
+ * Every record of every shard of a stream, read with the raw SDK (independent of the
+ * package's reader), shard after shard in sequence order. Everything must have been
+ * written before: an empty page is taken as the end of an open shard.
+ */
+export async function readStored(client: KinesisClient, streamName: string): Promise<StoredRecord[]> {
+  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
+  const all: StoredRecord[] = [];
+  for (const shard of Shards) {
+    const shardId = shard.ShardId ?? '';
+    let { ShardIterator: iterator } = await client.send(
+      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    while (iterator !== undefined) {
+      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
+      const records = page.Records ?? [];
+      for (const record of records) all.push({ ...record, shardId });
+      iterator = records.length === 0 ? undefined : page.NextShardIterator;
+    }
+  }
+  return all;
+}
+
+/** A stored record's data parsed as JSON. */
+export function storedJson<T>(record: _Record): T {
+  return JSON.parse(Buffer.from(record.Data ?? new Uint8Array()).toString('utf8')) as T;
 }

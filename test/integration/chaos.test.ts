@@ -11,12 +11,13 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, ListStreamsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListStreamsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, createKinesisReadable, createKinesisWritable, type KinesisRecord, type RetryEvent } from '../../lib/index.js';
 import { errorCode, isRetriableError } from '../../lib/retry.js';
 import { startFaultProxy, type FaultKind, type FaultProxy, type ScheduledFault } from '../helpers/fault-proxy.js';
 import { RecordValidator, type KeyedRecord } from '../helpers/record-validator.js';
 import { createTestStream, localClientConfig, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { readStored, storedJson } from '../helpers/streams.js';
 
 interface Item {
   key: number;
@@ -67,26 +68,6 @@ function items(count: number): Item[] {
 }
 
 const keyed = (item: Item): KeyedRecord => ({ key: item.key, n: item.n });
-
-/** Every record of every shard, straight from the server, in shard order. */
-async function readBack(client: KinesisClient, streamName: string): Promise<Item[]> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const out: Item[] = [];
-  for (const shard of Shards) {
-    const { ShardIterator } = await client.send(
-      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
-    );
-    let iterator = ShardIterator;
-    while (iterator !== undefined) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
-      const records = page.Records ?? [];
-      for (const record of records) out.push(JSON.parse(Buffer.from(record.Data ?? new Uint8Array()).toString('utf8')) as Item);
-      // Everything was written before: an empty page is the end of an open shard.
-      iterator = records.length === 0 ? undefined : page.NextShardIterator;
-    }
-  }
-  return out;
-}
 
 /** Each kind once at a fixed position (requests 10, 17, 24, …), whatever the random draws give. */
 function everyKindOnce(operation: string, kinds: readonly FaultKind[]): ScheduledFault[] {
@@ -202,7 +183,7 @@ describe('chaos: 20% faults between the streams and kinesalite', function () {
           partialFailureDuplicating: 'partial',
         },
       );
-      const stored = await readBack(client, streamName);
+      const stored = (await readStored(client, streamName)).map((record) => storedJson<Item>(record));
       assert.equal(stored.length, expectedStored);
       // Stored behind the client's back: 10 for each request failed after processing, plus the duplicating partial failure's rejects.
       const duplicatingRejects = Number(/partial (\d+)/.exec(seen.partialFailureDuplicating)?.[1]);
@@ -253,7 +234,7 @@ describe('chaos: 20% faults between the streams and kinesalite', function () {
     const retries = await writeThrough(proxy.url, streamName, written);
     const seconds = (Date.now() - started) / 1000;
 
-    const validator = new RecordValidator().expect(written.map(keyed)).deliver((await readBack(client, streamName)).map(keyed));
+    const validator = new RecordValidator().expect(written.map(keyed)).deliver(((await readStored(client, streamName)).map((record) => storedJson<Item>(record))).map(keyed));
     const report = validator.report();
     const suspects = proxy.suspectRecords();
     log(`writer, all faults: ${seconds.toFixed(1)} s; ${proxy.summary()}; ${retries.length} retry event(s); ${validator.summary()}`);
@@ -286,7 +267,7 @@ describe('chaos: 20% faults between the streams and kinesalite', function () {
     const retries = await writeThrough(proxy.url, streamName, written);
     const seconds = (Date.now() - started) / 1000;
 
-    const validator = new RecordValidator().expect(written.map(keyed)).deliver((await readBack(client, streamName)).map(keyed));
+    const validator = new RecordValidator().expect(written.map(keyed)).deliver(((await readStored(client, streamName)).map((record) => storedJson<Item>(record))).map(keyed));
     log(`writer, non-duplicating faults: ${seconds.toFixed(1)} s; ${proxy.summary()}; ${retries.length} retry event(s); ${validator.summary()}`);
 
     assert.equal(proxy.suspectRecords(), 0, proxy.summary());
@@ -378,7 +359,7 @@ describe('chaos: 20% faults between the streams and kinesalite', function () {
     } finally {
       writer.destroy();
     }
-    const validator = new RecordValidator().expect(written.map(keyed)).deliver((await readBack(client, streamName)).map(keyed));
+    const validator = new RecordValidator().expect(written.map(keyed)).deliver(((await readStored(client, streamName)).map((record) => storedJson<Item>(record))).map(keyed));
     const report = validator.report();
     assert.equal(report.missing.length, 0, validator.summary());
     assert.ok(report.duplicates <= proxy.suspectRecords(), validator.summary());

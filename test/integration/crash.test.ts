@@ -29,11 +29,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FileCheckpointStore, type Checkpoint } from '../../lib/index.js';
 import { mulberry32 } from '../helpers/fault-proxy.js';
 import { createTestStream, localClientConfig, startDynalite, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { readStored, storedJson } from '../helpers/streams.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const READER_SCRIPT = fileURLToPath(new URL('../helpers/crash-reader.ts', import.meta.url));
@@ -139,23 +140,11 @@ function compareSeq(a: string, b: string): number {
 
 /** Every record of every shard, straight from the server, in shard order. */
 async function readBack(client: KinesisClient, streamName: string): Promise<Map<string, Stored[]>> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
   const out = new Map<string, Stored[]>();
-  for (const shard of Shards) {
-    const records: Stored[] = [];
-    out.set(shard.ShardId ?? '', records);
-    const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
-    let iterator = ShardIterator;
-    while (iterator !== undefined) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
-      const batch = page.Records ?? [];
-      for (const record of batch) {
-        const { n } = JSON.parse(Buffer.from(record.Data ?? new Uint8Array()).toString('utf8')) as { n: number };
-        records.push({ sequenceNumber: record.SequenceNumber ?? '', n });
-      }
-      // Everything was written before: an empty page is the end of an open shard.
-      iterator = batch.length === 0 ? undefined : page.NextShardIterator;
-    }
+  for (const record of await readStored(client, streamName)) {
+    const shard = out.get(record.shardId) ?? [];
+    out.set(record.shardId, shard);
+    shard.push({ sequenceNumber: record.SequenceNumber ?? '', n: storedJson<{ n: number }>(record).n });
   }
   return out;
 }

@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type _Record } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { StreamNotFoundError, createKinesisWritable } from '../../lib/index.js';
 import { createTestStream, localClientConfig, startKinesalite, type LocalServer } from '../helpers/servers.js';
-
-/** Every record of every shard of a stream, read with the raw SDK (independent of our reader). */
-async function readAll(client: KinesisClient, streamName: string): Promise<Array<_Record & { shardId?: string }>> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const all: Array<_Record & { shardId?: string }> = [];
-  for (const shard of Shards) {
-    let { ShardIterator: iterator } = await client.send(
-      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
-    );
-    while (iterator !== undefined) {
-      const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
-      all.push(...(out.Records ?? []).map((r) => ({ ...r, shardId: shard.ShardId })));
-      if ((out.Records ?? []).length === 0) break;
-      iterator = out.NextShardIterator;
-    }
-  }
-  return all;
-}
+import { readStored } from '../helpers/streams.js';
 
 describe('createKinesisWritable on kinesalite', function () {
   this.timeout(120000);
@@ -58,7 +41,7 @@ describe('createKinesisWritable on kinesalite', function () {
       ),
       writer,
     );
-    const records = await readAll(client, 'bulk');
+    const records = await readStored(client, 'bulk');
     assert.equal(records.length, count);
     const seen = new Set<number>();
     for (const record of records) {
@@ -79,8 +62,8 @@ describe('createKinesisWritable on kinesalite', function () {
     });
     const items = Array.from({ length: 200 }, (_, n) => ({ side: n % 3 === 0 ? 'right' : 'left', n }));
     await pipeline(Readable.from(items), writer);
-    const left = (await readAll(client, 'left')).map((r) => JSON.parse(Buffer.from(r.Data ?? []).toString()) as { side: string });
-    const right = (await readAll(client, 'right')).map((r) => JSON.parse(Buffer.from(r.Data ?? []).toString()) as { side: string });
+    const left = (await readStored(client, 'left')).map((r) => JSON.parse(Buffer.from(r.Data ?? []).toString()) as { side: string });
+    const right = (await readStored(client, 'right')).map((r) => JSON.parse(Buffer.from(r.Data ?? []).toString()) as { side: string });
     assert.equal(right.length, 67);
     assert.equal(left.length, 133);
     assert.ok(right.every((i) => i.side === 'right') && left.every((i) => i.side === 'left'));
@@ -96,7 +79,7 @@ describe('createKinesisWritable on kinesalite', function () {
       ]),
       writer,
     );
-    const records = await readAll(client, 'envelopes');
+    const records = await readStored(client, 'envelopes');
     const byKey = new Map(records.map((r) => [r.PartitionKey, r]));
     assert.deepEqual(Buffer.from(byKey.get('bin')?.Data ?? []), Buffer.from([0, 1, 2, 255]));
     assert.equal(Buffer.from(byKey.get('txt')?.Data ?? []).toString(), 'text ✓');
