@@ -7,7 +7,7 @@
  * record must keep backing off instead.
  */
 import { MAXIMUM_RETRY_DELAY } from '@aws-sdk/util-retry';
-import { AbortError } from './errors.js';
+import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from './errors.js';
 import { RETRY_DEFAULTS } from './limits.js';
 import { nonNegativeNumber, positiveInteger } from './options.js';
 
@@ -142,4 +142,16 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The error that stops a stream after a failed request, typed and marked retriable or not:
+ * ResourceNotFoundException is a StreamNotFoundError, the rest a KinesisRequestError
+ * naming the operation and where it ran. Errors of this package pass through.
+ */
+export function classifyError(operation: string, error: unknown, streamName: string, shardId?: string): KinesisStreamsError {
+  if (error instanceof KinesisStreamsError) return error;
+  if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
+  const where = shardId === undefined ? streamName : `${streamName}/${shardId}`;
+  return new KinesisRequestError(`${operation} on ${where}`, error, isRetriableError(error));
 }

@@ -19,8 +19,8 @@ import {
 import { AbortError, KinesisStreamsError } from '../errors.js';
 import { EFO_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
-import { errorCode, type RetryPolicy } from '../retry.js';
-import { ShardReader, classifyReadError, type ShardEnd, type ShardInfo, type ShardReaderHost } from './shard-reader.js';
+import { classifyError, errorCode, type RetryPolicy } from '../retry.js';
+import { ShardReader, type ShardEnd, type ShardInfo, type ShardReaderHost } from './shard-reader.js';
 import type { StartPosition } from './shard-tracker.js';
 
 const log = logger('efo');
@@ -159,7 +159,7 @@ export async function ensureConsumer(
   retryPolicy: RetryPolicy,
 ): Promise<string> {
   const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }), { abortSignal: signal }).catch((error: unknown) => {
-    throw classifyReadError('DescribeStreamSummary', error, streamName);
+    throw classifyError('DescribeStreamSummary', error, streamName);
   });
   const streamArn = summary.StreamDescriptionSummary?.StreamARN;
   if (streamArn === undefined) throw new KinesisStreamsError(`DescribeStreamSummary of ${streamName} returned no StreamARN`);
@@ -169,14 +169,14 @@ export async function ensureConsumer(
     consumerArn = registered.Consumer?.ConsumerARN;
     log('registered consumer %s on %s', consumerName, streamName);
   } catch (error) {
-    if (errorCode(error) !== 'ResourceInUseException') throw classifyReadError('RegisterStreamConsumer', error, streamName);
+    if (errorCode(error) !== 'ResourceInUseException') throw classifyError('RegisterStreamConsumer', error, streamName);
   }
   for (let attempt = 1; ; attempt++) {
     const described = await client
       .send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }), { abortSignal: signal })
       .catch((error: unknown) => {
         if (errorCode(error) === 'ResourceNotFoundException' && consumerArn !== undefined) return undefined; // not visible yet
-        throw classifyReadError('DescribeStreamConsumer', error, streamName);
+        throw classifyError('DescribeStreamConsumer', error, streamName);
       });
     const description = described?.ConsumerDescription;
     consumerArn ??= description?.ConsumerARN;

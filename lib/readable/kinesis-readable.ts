@@ -17,10 +17,10 @@ import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '../options.js';
 import { decimalToHashKey } from '../aggregation/hash-key.js';
-import { RetryPolicy, delay, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
+import { RetryPolicy, classifyError, delay, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
 import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
 import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
-import { ShardReader, classifyReadError, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
+import { ShardReader, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
 import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
 
 const log = logger('readable');
@@ -415,7 +415,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       } catch (error) {
         if (this.abortController.signal.aborted) throw new AbortError();
         failures++;
-        if (!isRetriableError(error) || !this.retryPolicy.canRetry(failures)) throw classifyReadError('ListShards', error, streamName);
+        if (!isRetriableError(error) || !this.retryPolicy.canRetry(failures)) throw classifyError('ListShards', error, streamName);
         const delayMs = this.retryPolicy.delayFor(failures);
         this.emitRetry({ operation: 'ListShards', attempt: failures, delayMs, error });
         await delay(delayMs, this.abortController.signal);

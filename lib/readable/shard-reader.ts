@@ -15,10 +15,10 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { deaggregateRecord, isAggregated } from '../aggregation/deaggregate.js';
 import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.js';
-import { AbortError, KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
+import { AbortError, KinesisRequestError, KinesisStreamsError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
-import { delay, errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
+import { classifyError, delay, errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
 import { BUFFER_DECODER, type Decoder } from './decode.js';
 import type { StartPosition } from './shard-tracker.js';
 
@@ -282,7 +282,7 @@ export class ShardReader<T> {
     if (error instanceof KinesisStreamsError && !error.retriable) throw error;
     this.failures++;
     if (!isRetriableError(error) || !this.host.retryPolicy.canRetry(this.failures)) {
-      throw classifyReadError(operation, error, this.streamName, this.shardId);
+      throw classifyError(operation, error, this.streamName, this.shardId);
     }
     const delayMs = this.host.retryPolicy.delayFor(this.failures);
     this.host.retry({ operation, attempt: this.failures, delayMs, error });
@@ -293,12 +293,4 @@ export class ShardReader<T> {
   protected sleep(ms: number): Promise<void> {
     return delay(ms, this.host.signal);
   }
-}
-
-/** The error that stops the stream after a failed read request. */
-export function classifyReadError(operation: string, error: unknown, streamName: string, shardId?: string): KinesisStreamsError {
-  if (error instanceof KinesisStreamsError) return error;
-  if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
-  const where = shardId === undefined ? streamName : `${streamName}/${shardId}`;
-  return new KinesisRequestError(`${operation} on ${where}`, error, isRetriableError(error));
 }

@@ -20,11 +20,11 @@ import { LIMITS, WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { booleanOption, describeValue, nonEmptyString, nonNegativeNumber, optionalFunction, positiveInteger } from '../options.js';
 import { AGGREGATE_FRAMING_BYTES } from '../aggregation/aggregate.js';
-import { RetryPolicy, errorCode, isRetriableEntryCode, type RetryEvent, type RetryOptions } from '../retry.js';
+import { RetryPolicy, classifyError, errorCode, isRetriableEntryCode, type RetryEvent, type RetryOptions } from '../retry.js';
 import { Aggregator } from './aggregator.js';
 import { RecordQueue, type BatchLimits } from './batcher.js';
 import { validatePartitionKey } from './partition-key.js';
-import { classifyRequestError, putRecords, type PutOutcome } from './put-records.js';
+import { putRecords, type PutOutcome } from './put-records.js';
 import { ShardMap } from './shard-map.js';
 import { encodeJson, toPendingRecord, type PendingRecord, type RecordData, type RecordRules } from './record.js';
 
@@ -330,7 +330,7 @@ export class KinesisWritable<T = unknown> extends Writable {
       (cause: unknown) => {
         lane.loadingMap = false;
         if (this.destroyed) return;
-        const error = classifyRequestError(cause, lane.streamName, 'ListShards');
+        const error = classifyError('ListShards', cause, lane.streamName);
         if (!error.retriable || !this.retryPolicy.canRetry(attempt)) {
           this.fail(error, []);
           return;
@@ -426,7 +426,7 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   private onRequestError(lane: Lane<T>, batch: PendingRecord<T>[], cause: unknown): void {
     if (!this.settle(lane, batch)) return;
-    const error = classifyRequestError(cause, lane.streamName);
+    const error = classifyError('PutRecords', cause, lane.streamName);
     log('PutRecords %s failed: %s', lane.streamName, describeError(cause));
     const code = errorCode(cause);
     for (const record of batch) {

@@ -1,10 +1,8 @@
 /**
- * One PutRecords call and what its answer means for each record: stored, worth
- * retrying, or failed for good. Whole-request errors are classified here too.
+ * One PutRecords call and what its answer means for each record: stored or rejected
+ * (with the error code the service gave it).
  */
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { KinesisRequestError, KinesisStreamsError, StreamNotFoundError } from '../errors.js';
-import { errorCode, isRetriableError } from '../retry.js';
 import type { PendingRecord } from './record.js';
 
 /** The outcome of one PutRecords call for its records. */
@@ -45,10 +43,4 @@ export async function putRecords<T>(
     }
   }
   return { stored, failed };
-}
-
-/** An error for a whole failed PutRecords request, typed and marked retriable or not. */
-export function classifyRequestError(error: unknown, streamName: string, operation = 'PutRecords'): KinesisStreamsError {
-  if (errorCode(error) === 'ResourceNotFoundException') return new StreamNotFoundError(streamName, { cause: error });
-  return new KinesisRequestError(`${operation} on stream ${JSON.stringify(streamName)}`, error, isRetriableError(error));
 }
