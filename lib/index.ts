@@ -18,6 +18,17 @@ export type {
 export type { KinesisRecord } from './readable/shard-reader.js';
 export type { DecodeMeta, DecodeOption } from './readable/decode.js';
 export type { InitialPosition, StartPosition, ShardPhase } from './readable/shard-tracker.js';
+export { createKinesisHandler, createKinesisRecordHandler } from './lambda/handler.js';
+export type { KinesisEventHandler, KinesisHandlerOptions, LambdaContext } from './lambda/handler.js';
+export { KinesisEventReadable, kinesisEventReadable } from './lambda/event-readable.js';
+export type { KinesisEventReadableOptions } from './lambda/event-readable.js';
+export type {
+  KinesisBatchItemFailure,
+  KinesisBatchResponse,
+  LambdaKinesisEvent,
+  LambdaKinesisEventRecord,
+  LambdaKinesisPayload,
+} from './lambda/event.js';
 export { MemoryCheckpointStore } from './checkpoint/memory-store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
 export { DynamoDBLeaseStore, isLeaseManager } from './checkpoint/dynamodb-lease-store.js';
