@@ -127,6 +127,22 @@ export function isRetriableEntryCode(code: string): boolean {
   return RETRIABLE_CODES.has(code) || !code.startsWith('KMS');
 }
 
+/** Codes of a refusal for going over a rate (a shard's throughput, an account's API limit). */
+const THROTTLING_CODES = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
+/** True when `code` (an SDK exception name or a PutRecords entry's ErrorCode) means "too fast". */
+export function isThrottlingCode(code: string): boolean {
+  return THROTTLING_CODES.has(code);
+}
+
 /** Waits `ms` (a backoff, a poll interval); an abort clears the timer and rejects with AbortError. */
 export function delay(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(new AbortError());

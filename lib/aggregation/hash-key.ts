@@ -3,11 +3,12 @@
  * partition key (UTF-8) read big-endian, or its explicit hash key. Kept as 16-byte
  * big-endian buffers so comparisons are Buffer.compare, not BigInt arithmetic.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The 16-byte big-endian hash key of a record. */
 export function hashKeyOf(partitionKey: string, explicitHashKey?: string): Buffer {
-  return explicitHashKey !== undefined ? decimalToHashKey(explicitHashKey) : createHash('md5').update(partitionKey, 'utf8').digest();
+  // One-shot crypto.hash: about a third cheaper per key than createHash().update().digest().
+  return explicitHashKey !== undefined ? decimalToHashKey(explicitHashKey) : hash('md5', partitionKey, 'buffer');
 }
 
 /** A decimal hash key (as in ListShards' HashKeyRange or an explicit hash key) as 16 bytes. */
@@ -35,4 +36,26 @@ export interface HashKeyRange {
 /** True when `hashKey` lies in `range`. */
 export function inRange(hashKey: Buffer, range: HashKeyRange): boolean {
   return Buffer.compare(hashKey, range.start) >= 0 && Buffer.compare(hashKey, range.end) <= 0;
+}
+
+/**
+ * Hash keys of partition keys, remembered: keys repeat (user ids, devices) and an MD5
+ * costs about a microsecond. Bounded: cleared when full.
+ */
+export class HashKeyCache {
+  private readonly hashes = new Map<string, Buffer>();
+
+  constructor(private readonly maxSize: number) {}
+
+  /** The hash key of `partitionKey` (MD5), or of `explicitHashKey` when given. */
+  of(partitionKey: string, explicitHashKey?: string): Buffer {
+    if (explicitHashKey !== undefined) return decimalToHashKey(explicitHashKey);
+    let hashKey = this.hashes.get(partitionKey);
+    if (hashKey === undefined) {
+      if (this.hashes.size >= this.maxSize) this.hashes.clear();
+      hashKey = hashKeyOf(partitionKey);
+      this.hashes.set(partitionKey, hashKey);
+    }
+    return hashKey;
+  }
 }

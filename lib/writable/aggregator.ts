@@ -7,7 +7,7 @@
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { AggregateBuilder, type UserRecord } from '../aggregation/aggregate.js';
-import { hashKeyOf, hashKeyToDecimal } from '../aggregation/hash-key.js';
+import { HashKeyCache, hashKeyOf, hashKeyToDecimal } from '../aggregation/hash-key.js';
 import { WRITABLE_DEFAULTS } from '../limits.js';
 import { randomPartitionKey } from './partition-key.js';
 import type { PendingRecord } from './record.js';
@@ -32,7 +32,7 @@ export class Aggregator<T> {
   private readonly open = new Map<string, OpenAggregate<T>>();
   /** The open aggregate of records written without a key. */
   private keyless: OpenAggregate<T> | undefined;
-  private readonly hashes = new Map<string, Buffer>();
+  private readonly hashes = new HashKeyCache(WRITABLE_DEFAULTS.aggregationHashCacheSize);
 
   constructor(
     private readonly streamName: string,
@@ -69,7 +69,7 @@ export class Aggregator<T> {
     }
     const partitionKey = record.entry.PartitionKey as string;
     const explicitHashKey = record.entry.ExplicitHashKey;
-    const hashKey = explicitHashKey !== undefined ? hashKeyOf(partitionKey, explicitHashKey) : this.hashOf(partitionKey);
+    const hashKey = this.hashes.of(partitionKey, explicitHashKey);
     const shardId = map.shardFor(hashKey) ?? '';
     const user: UserRecord = { partitionKey, data };
     if (explicitHashKey !== undefined) user.explicitHashKey = explicitHashKey;
@@ -146,15 +146,5 @@ export class Aggregator<T> {
       members: aggregate.members,
       expectedShardId: aggregate.shardId,
     };
-  }
-
-  private hashOf(partitionKey: string): Buffer {
-    let hashKey = this.hashes.get(partitionKey);
-    if (hashKey === undefined) {
-      if (this.hashes.size >= WRITABLE_DEFAULTS.aggregationHashCacheSize) this.hashes.clear();
-      hashKey = hashKeyOf(partitionKey);
-      this.hashes.set(partitionKey, hashKey);
-    }
-    return hashKey;
   }
 }

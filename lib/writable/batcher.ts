@@ -37,6 +37,11 @@ export class RecordQueue<R extends QueuedRecord> {
     return this.length >= limits.maxRecords || this.queuedBytes >= limits.maxBytes;
   }
 
+  /** The record at the front, if any. */
+  peek(): R | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   push(record: R): void {
     this.items.push(record);
     this.queuedBytes += record.size;

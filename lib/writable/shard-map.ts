@@ -7,6 +7,9 @@ import { decimalToHashKey, type HashKeyRange } from '../aggregation/hash-key.js'
 
 interface MappedShard extends HashKeyRange {
   shardId: string;
+  /** The range's first hash key, in decimal (an explicit hash key that lands on this shard). */
+  startingHashKey: string;
+  open: boolean;
 }
 
 export class ShardMap {
@@ -16,7 +19,7 @@ export class ShardMap {
   private readonly byId: Map<string, MappedShard>;
 
   constructor(shards: Array<{ shardId: string; start: string; end: string; open: boolean }>) {
-    const mapped = shards.map((s) => ({ shardId: s.shardId, start: decimalToHashKey(s.start), end: decimalToHashKey(s.end), open: s.open }));
+    const mapped = shards.map((s) => ({ shardId: s.shardId, startingHashKey: s.start, start: decimalToHashKey(s.start), end: decimalToHashKey(s.end), open: s.open }));
     this.byId = new Map(mapped.map((s) => [s.shardId, s]));
     this.open = mapped.filter((s) => s.open).sort((a, b) => Buffer.compare(a.start, b.start));
   }
@@ -53,6 +56,11 @@ export class ShardMap {
       else return shard.shardId;
     }
     return undefined;
+  }
+
+  /** The open shards, by ascending hash key range. */
+  openShards(): ReadonlyArray<{ readonly shardId: string; readonly startingHashKey: string }> {
+    return this.open;
   }
 
   /** The range of a listed shard, open or closed. */

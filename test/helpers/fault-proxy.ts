@@ -205,7 +205,8 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-interface Upstream {
+/** A server's answer, read whole. */
+export interface Upstream {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
@@ -295,24 +296,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const forward = (exchange: Exchange, body: Buffer): Promise<Upstream> => {
     stats.forwarded++;
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(exchange.req.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-    }
-    headers['content-length'] = String(body.length);
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: exchange.req.method, path: exchange.req.url, headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+    return forwardRequest(agent, upstream, exchange.req, body);
   };
 
   const answer = (res: ServerResponse, upstreamAnswer: Upstream, body = upstreamAnswer.body): void => {
@@ -494,6 +478,25 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return proxy;
 }
 
+/** Sends `req` with `body` to `upstream` and reads the whole answer. */
+export function forwardRequest(agent: Agent, upstream: URL, req: IncomingMessage, body: Buffer): Promise<Upstream> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    const forwarded = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    forwarded.on('error', reject);
+    forwarded.end(body);
+  });
+}
+
 function resolveWeights(kinds: FaultProxyOptions['kinds']): Array<[FaultKind, number]> {
   if (kinds === undefined) return ALL_FAULT_KINDS.filter((kind) => kind !== 'stallBody').map((kind) => [kind, 1]);
   if (Array.isArray(kinds)) return (kinds as readonly FaultKind[]).map((kind) => [kind, 1]);
@@ -502,7 +505,7 @@ function resolveWeights(kinds: FaultProxyOptions['kinds']): Array<[FaultKind, nu
     .map(([kind, weight]) => [kind as FaultKind, weight as number]);
 }
 
-function passHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+export function passHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
@@ -510,14 +513,14 @@ function passHeaders(headers: IncomingHttpHeaders): Record<string, string | stri
   return out;
 }
 
-interface PutRecordsResultEntry {
+export interface PutRecordsResultEntry {
   SequenceNumber?: string;
   ShardId?: string;
   ErrorCode?: string;
   ErrorMessage?: string;
 }
 
-interface PutRecordsAnswer {
+export interface PutRecordsAnswer {
   FailedRecordCount?: number;
   Records?: PutRecordsResultEntry[];
   [field: string]: unknown;
@@ -557,11 +560,16 @@ function allFailed(count: number): PutRecordsAnswer {
 }
 
 /** The answer to the full request: the server's results for the forwarded entries, fake failures for the stripped ones. */
-function mergeFailures(answer: PutRecordsAnswer, total: number, failing: ReadonlySet<number>): PutRecordsAnswer {
+export function mergeFailures(
+  answer: PutRecordsAnswer,
+  total: number,
+  failing: ReadonlySet<number>,
+  failure: (index: number) => PutRecordsResultEntry = failedEntry,
+): PutRecordsAnswer {
   const results = answer.Records ?? [];
   const merged: PutRecordsResultEntry[] = [];
   let next = 0;
-  for (let i = 0; i < total; i++) merged.push(failing.has(i) ? failedEntry() : (results[next++] ?? failedEntry()));
+  for (let i = 0; i < total; i++) merged.push(failing.has(i) ? failure(i) : (results[next++] ?? failure(i)));
   return { ...answer, FailedRecordCount: merged.filter((entry) => entry.ErrorCode !== undefined).length, Records: merged };
 }
 

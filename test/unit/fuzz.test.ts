@@ -78,7 +78,7 @@ describe('fuzzed bad input', () => {
 
   it('writer options: every bad value is a ValidationError naming the option, never a crash', () => {
     const random = prng(42);
-    const keys = ['streamName', 'partitionKey', 'maxBatchRecords', 'maxBatchBytes', 'maxRecordBytes', 'lingerMs', 'maxInFlight', 'preserveOrder', 'maxBufferedRecords', 'failOnError', 'aggregation', 'retry', 'encode', 'streamNameFor', 'explicitHashKey', 'endpoint', 'region'];
+    const keys = ['streamName', 'partitionKey', 'maxBatchRecords', 'maxBatchBytes', 'maxRecordBytes', 'lingerMs', 'maxInFlight', 'preserveOrder', 'maxBufferedRecords', 'failOnError', 'aggregation', 'rateLimit', 'retry', 'encode', 'streamNameFor', 'explicitHashKey', 'endpoint', 'region'];
     let errors = 0;
     for (let i = 0; i < 400; i++) {
       const key = pick(random, keys);
@@ -135,6 +135,7 @@ describe('fuzzed bad input', () => {
     const random = prng(99);
     for (let i = 0; i < 60; i++) {
       const fake = new FakeKinesis();
+      fake.addStream('s', 1);
       const bad = pick(random, BAD_ITEMS);
       const good = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, n) => `ok-${n}`);
       const writer = createKinesisWritable({ client: fake.asClient(), streamName: 's' });
