@@ -58,8 +58,22 @@ export const WRITABLE_DEFAULTS = {
   aggregationMaxBytes: 51200,
   /** maxBufferedRecords with aggregation: one request carries up to ~100 aggregates of ~400 records. */
   maxBufferedRecordsAggregated: 100000,
-  /** Partition keys whose MD5 the aggregator remembers (keys repeat: user ids, devices). */
+  /** Partition keys whose MD5 the aggregator and the rate limiter remember (keys repeat: user ids, devices). */
   aggregationHashCacheSize: 10000,
+  /**
+   * Per-shard rate limiter (the KPL's RateLimit): share of the shard's write limits left
+   * unused, for other producers of the same stream. 0 uses the whole limit.
+   */
+  rateLimitHeadroom: 0,
+  /**
+   * Once a shard is saturated, wait at least this long for its tokens: each request then
+   * carries this much of the shard's rate instead of one record per refill.
+   */
+  rateLimitMinWaitMs: 50,
+  /** Partition keys counted per saturated shard (Space-Saving counters). */
+  hotKeysTracked: 8,
+  /** Share of a saturated shard's records from which a partition key is named hot. */
+  hotKeyMinShare: 0.1,
 } as const;
 
 /** The command line. */
@@ -85,6 +99,8 @@ export const READABLE_DEFAULTS = {
   minPollIntervalMs: 1000 / LIMITS.shardGetRecordsCallsPerSecond,
   shardDiscoveryIntervalMs: 10000,
   highWaterMark: 1000,
+  /** Share of each shard's read limits (5 GetRecords/s, 2 MiB/s) this reader takes. */
+  readShare: 1,
 } as const;
 
 /** Enhanced fan-out. */
