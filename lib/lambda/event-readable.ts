@@ -109,6 +109,11 @@ export class KinesisEventReadable<T = Buffer> extends Readable {
     }
   }
 
+  /** `for await (const record of records)` gets typed records. */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<KinesisRecord<T>> {
+    return super[Symbol.asyncIterator]();
+  }
+
   /**
    * Marks records processed; resolves once the checkpoint store (if any) has them. With
    * records: done up to and including them. Without: every record read out of the

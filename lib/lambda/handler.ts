@@ -109,8 +109,8 @@ export function createKinesisRecordHandler<T = Buffer, C extends LambdaContext =
       let failure: { error: unknown } | undefined;
       try {
         for await (const record of records) {
-          await fn(record as KinesisRecord<T>, context);
-          last = record as KinesisRecord<T>;
+          await fn(record, context);
+          last = record;
         }
       } catch (error) {
         failure = { error };

@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisReadable, createKinesisWritable, type KinesisRecord } from '../../lib/index.js';
-import { createTestStream, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { lambdaRecordsByShard } from '../helpers/lambda-events.js';
+import { createTestStream, localClientConfig, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { readStored, storedJson } from '../helpers/streams.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function tsx(script: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, timeout: 120000 });
+function tsx(script: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, timeout: 120000, env: { ...process.env, ...env } });
 }
 
 describe('examples', function () {
@@ -50,6 +53,36 @@ describe('examples', function () {
     }
     assert.deepEqual(copied.map((r) => r.data).sort(), items.map((i) => i.data).sort());
     assert.ok(copied.every((r) => r.partitionKey === `k${Number(r.data.slice(1)) % 7}`), 'partition keys are kept');
+  });
+
+  it('examples/lambda-handler.ts answers a real event: the whole batch to retry while its target is missing, then every summary stored', async () => {
+    await createTestStream(server.endpoint, 'orders', 1);
+    const orders = Array.from({ length: 250 }, (_, n) => ({ orderId: `o${n}`, customer: `c${n % 9}`, lines: [{ sku: 'sku-1', quantity: 1 + (n % 3), price: 10 }] }));
+    await pipeline(
+      Readable.from(orders),
+      createKinesisWritable({ endpoint: server.endpoint, streamName: 'orders', aggregation: { maxBytes: 4096 }, partitionKey: (order: { customer: string }) => order.customer }),
+    );
+    const client = new KinesisClient(localClientConfig(server.endpoint));
+    try {
+      const [records] = [...lambdaRecordsByShard(await readStored(client, 'orders'), 'orders').values()];
+      assert.ok(records.length < orders.length, 'the event carries KPL aggregates');
+      const eventFile = join(dir, 'lambda-event.json');
+      await writeFile(eventFile, JSON.stringify({ Records: records }));
+      const env = { AWS_ENDPOINT_URL_KINESIS: server.endpoint, TARGET_STREAM: 'order-summaries' };
+      const failed = await tsx('examples/lambda-handler.ts', [eventFile], env);
+      assert.deepEqual(JSON.parse(failed.stdout), { batchItemFailures: [{ itemIdentifier: records[0].kinesis.sequenceNumber }] });
+      assert.match(failed.stderr, /handler failed.*retries from sequence number/);
+      await createTestStream(server.endpoint, 'order-summaries', 1);
+      const done = await tsx('examples/lambda-handler.ts', [eventFile], env);
+      assert.deepEqual(JSON.parse(done.stdout), { batchItemFailures: [] });
+      const summaries = (await readStored(client, 'order-summaries')).map((r) => storedJson<{ orderId: string; customer: string; total: number }>(r));
+      assert.deepEqual(
+        summaries.sort((a, b) => Number(a.orderId.slice(1)) - Number(b.orderId.slice(1))),
+        orders.map((o) => ({ orderId: o.orderId, customer: o.customer, total: o.lines[0].quantity * 10 })),
+      );
+    } finally {
+      client.destroy();
+    }
   });
 
   it('the npm start demo runs end to end and reports no loss', async () => {

@@ -87,7 +87,7 @@ describe('AWS Lambda handlers on real Kinesis events (kinesalite)', function () 
       let total = 0;
       for (const [shardId, records] of shards.get(stream.name) ?? []) {
         const fromEvent: Array<KinesisRecord<Item>> = [];
-        for await (const record of kinesisEventReadable<Item>({ Records: records }, { decode: 'json' })) fromEvent.push(record as KinesisRecord<Item>);
+        for await (const record of kinesisEventReadable<Item>({ Records: records }, { decode: 'json' })) fromEvent.push(record);
         assert.deepEqual(fromEvent, polled.filter((r) => r.shardId === shardId).map(comparable), shardId);
         total += fromEvent.length;
       }
@@ -103,7 +103,7 @@ describe('AWS Lambda handlers on real Kinesis events (kinesalite)', function () 
     }
     const [records] = [...lambdaRecordsByShard(await readStored(client, 'lambda-corrupt'), 'lambda-corrupt').values()];
     const fromEvent: KinesisRecord[] = [];
-    for await (const record of kinesisEventReadable({ Records: records })) fromEvent.push(record as KinesisRecord);
+    for await (const record of kinesisEventReadable({ Records: records })) fromEvent.push(record);
     assert.deepEqual(fromEvent.map((r) => [r.data, r.subSequenceNumber]), [[Buffer.from('before'), undefined], [corrupt, undefined], [Buffer.from('after'), undefined]]);
     const reader = createKinesisReadable({ endpoint: server.endpoint, streamName: 'lambda-corrupt', initialPosition: 'TRIM_HORIZON' });
     try {
@@ -155,13 +155,13 @@ describe('AWS Lambda handlers on real Kinesis events (kinesalite)', function () 
           } else if (mode.startsWith('checkpoint each')) {
             handler = createKinesisHandler<Item>(async (records) => {
               for await (const record of records) {
-                process(record as KinesisRecord<Item>);
+                process(record);
                 await records.checkpoint(record);
               }
             }, options);
           } else {
             handler = createKinesisHandler<Item>(async (records) => {
-              for await (const record of records) process(record as KinesisRecord<Item>);
+              for await (const record of records) process(record);
             }, options);
           }
           const invocations: Invocation[] = [];

@@ -25,7 +25,7 @@ function mixedEvent(): KinesisStreamEvent {
 
 async function readAll<T>(records: KinesisEventReadable<T>): Promise<Array<KinesisRecord<T>>> {
   const out: Array<KinesisRecord<T>> = [];
-  for await (const record of records) out.push(record as KinesisRecord<T>);
+  for await (const record of records) out.push(record);
   return out;
 }
 
@@ -36,7 +36,7 @@ async function take<T>(records: KinesisEventReadable<T>, count: number): Promise
   while (out.length < count) {
     const { value, done } = await iterator.next();
     assert.ok(!done, 'the stream has enough records');
-    out.push(value as KinesisRecord<T>);
+    out.push(value);
   }
   return out;
 }
