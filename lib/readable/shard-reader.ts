@@ -18,7 +18,8 @@ import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.j
 import { AbortError, KinesisRequestError, KinesisStreamsError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
-import { classifyError, delay, errorCode, isRetriableError, type RetryEvent, type RetryPolicy } from '../retry.js';
+import { classifyError, delay, errorCode, isRetriableError, isThrottlingCode, type RetryEvent, type RetryPolicy } from '../retry.js';
+import { TokenBucket } from '../token-bucket.js';
 import { BUFFER_DECODER, type Decoder } from './decode.js';
 import type { StartPosition } from './shard-tracker.js';
 
@@ -46,6 +47,8 @@ export interface ShardReaderHost<T> {
   readonly decode: Decoder<T>;
   readonly maxRecordsPerCall: number;
   readonly pollIntervalMs: number;
+  /** Share of the shard's read limits (calls and bytes per second) this reader takes, in (0, 1]. */
+  readonly readShare: number;
   readonly retryPolicy: RetryPolicy;
   readonly signal: AbortSignal;
   /** Split KPL aggregated records into their user records. */
@@ -78,6 +81,13 @@ export interface ShardEnd {
 }
 
 const MIN_CALL_INTERVAL_MS = 1000 / LIMITS.shardGetRecordsCallsPerSecond;
+
+/** Bytes of a GetRecords answer as the shard's read limit counts them (data + partition keys). */
+function answerBytes(raw: readonly _Record[]): number {
+  let bytes = 0;
+  for (const r of raw) bytes += (r.Data?.byteLength ?? 0) + (r.PartitionKey?.length ?? 0);
+  return bytes;
+}
 
 export class ShardReader<T> {
   protected lastSequenceNumber: string | undefined;
@@ -125,9 +135,15 @@ export class ShardReader<T> {
   protected async poll(position: StartPosition): Promise<ShardEnd> {
     let iterator = await this.getIterator(position);
     this.reportStarted();
+    // The shard's read limits, our share of them: calls per second, and bytes per second
+    // (a large answer leaves a debt to wait out before the next call, as the service counts it).
+    const callIntervalMs = MIN_CALL_INTERVAL_MS / this.host.readShare;
+    const readRate = LIMITS.shardReadBytesPerSecond * this.host.readShare;
+    const readBytes = new TokenBucket(readRate, readRate, Date.now());
     for (;;) {
       await this.host.whenFlowing();
-      await this.sleep(this.lastCallAt + MIN_CALL_INTERVAL_MS - Date.now());
+      const now = Date.now();
+      await this.sleep(Math.max(this.lastCallAt + callIntervalMs - now, readBytes.waitMs(0, now)));
       let output: GetRecordsCommandOutput;
       try {
         this.lastCallAt = Date.now();
@@ -150,6 +166,7 @@ export class ShardReader<T> {
         continue;
       }
       const raw = output.Records;
+      readBytes.take(answerBytes(raw), Date.now());
       await this.handOver(raw, output.MillisBehindLatest);
       if (output.NextShardIterator === undefined || output.NextShardIterator === null) {
         log('%s/%s: SHARD_END', this.streamName, this.shardId);
@@ -281,7 +298,10 @@ export class ShardReader<T> {
     if (this.host.signal.aborted) throw new AbortError();
     if (error instanceof KinesisStreamsError && !error.retriable) throw error;
     this.failures++;
-    if (!isRetriableError(error) || !this.host.retryPolicy.canRetry(this.failures)) {
+    // Throttling is the shard's read limit (shared with other consumers): back off and keep
+    // the iterator, as long as it takes; it never stops the stream.
+    const throttled = isThrottlingCode(errorCode(error));
+    if (!isRetriableError(error) || (!throttled && !this.host.retryPolicy.canRetry(this.failures))) {
       throw classifyError(operation, error, this.streamName, this.shardId);
     }
     const delayMs = this.host.retryPolicy.delayFor(this.failures);
