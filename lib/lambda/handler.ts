@@ -27,8 +27,9 @@ export interface KinesisHandlerOptions<T = Buffer> extends KinesisEventReadableO
   /**
    * Called when the function threw (or the stream failed), with the record Lambda will
    * retry from (undefined when every record was checkpointed). The handler then returns
-   * the partial batch response instead of throwing. Default: console.error, so the error
-   * reaches the function's log as a thrown one would.
+   * the partial batch response instead of throwing. Default: console.error of the error's
+   * name, message and stack (not its cause, which may quote record data), so it reaches the
+   * function's log as a thrown one would.
    */
   onError?: (error: unknown, retryFrom: KinesisBatchItemFailure | undefined) => void;
 }
@@ -129,5 +130,7 @@ export function createKinesisRecordHandler<T = Buffer, C extends LambdaContext =
 
 function logError(error: unknown, retryFrom: KinesisBatchItemFailure | undefined): void {
   const next = retryFrom === undefined ? 'every record was checkpointed, nothing is retried' : `Lambda retries from sequence number ${retryFrom.itemIdentifier}`;
-  console.error(`kinesis-node-streams: the Kinesis handler failed (${describeError(error)}); ${next}`, error);
+  // The stack, not the error object: its cause chain may quote record data (a JSON parser's message does).
+  const stack = error instanceof Error && error.stack !== undefined ? `\n${error.stack}` : '';
+  console.error(`kinesis-node-streams: the Kinesis handler failed (${describeError(error)}); ${next}${stack}`);
 }
