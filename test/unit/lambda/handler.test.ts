@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { format } from 'node:util';
 import type { Context, KinesisStreamEvent, KinesisStreamHandler } from 'aws-lambda';
 import sinon from 'sinon';
 import { aggregate } from '../../../lib/aggregation/aggregate.js';
@@ -148,6 +149,22 @@ describe('lambda/handler', () => {
       }
       assert.equal(log.callCount, 1);
       assert.match(String(log.firstCall.args[0]), new RegExp(`TypeError: bad mapping.*retries from sequence number ${seqOf(event, 0)}`));
+    });
+
+    it('the default log of a decode failure does not contain the record data', async () => {
+      const event = makeEvent(['{"n":0}', 'secret-payload-7f3a']);
+      const log = sinon.stub(console, 'error');
+      try {
+        await createKinesisHandler(async (records) => {
+          for await (const _record of records);
+        }, { decode: 'json' })(event, context);
+      } finally {
+        log.restore();
+      }
+      // As console.error would print it (util.format shows an error's cause chain).
+      const output = log.getCalls().map((call) => format(...(call.args as unknown[]))).join('\n');
+      assert.match(output, /DecodeError/);
+      assert.ok(!output.includes('secret-payload-7f3a'), output);
     });
 
     it('keys the store by the function name unless applicationName is given', async () => {
