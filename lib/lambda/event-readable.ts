@@ -169,7 +169,9 @@ export class KinesisEventReadable<T = Buffer> extends Readable {
   override _read(): void {
     if (!this.loaded) {
       // Not _construct(): with highWaterMark 0 a stream constructed late is never asked to read again.
-      void this.ready.then(() => this._read());
+      void this.ready.then(() => {
+        if (!this.destroyed) this._read();
+      });
       return;
     }
     if (this.loadError !== undefined) {
