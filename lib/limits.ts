@@ -66,6 +66,13 @@ export const WRITABLE_DEFAULTS = {
    */
   rateLimitHeadroom: 0,
   /**
+   * Burst the rate limiter allows per shard, in ms of its rate. The service meters a
+   * request when it arrives (with about a second of burst), we when we send it: a burst
+   * well under the service's keeps a reserve there that absorbs the jitter of request
+   * latency (measured with a one-second burst: 2.4–3.6% of entries throttled at 100 B).
+   */
+  rateLimitBurstMs: 200,
+  /**
    * Once a shard is saturated, wait at least this long for its tokens: each request then
    * carries this much of the shard's rate instead of one record per refill.
    */

@@ -98,6 +98,8 @@ export class ShardRateLimiter<R extends LimitedRecord> {
     private readonly streamName: string,
     private readonly rates: ShardRates,
     private readonly now: () => number = Date.now,
+    /** Burst per shard, in ms of its rate. */
+    private readonly burstMs: number = WRITABLE_DEFAULTS.rateLimitBurstMs,
   ) {}
 
   /** Records waiting. */
@@ -265,12 +267,13 @@ export class ShardRateLimiter<R extends LimitedRecord> {
     if (shard === undefined) {
       const now = this.now();
       const { recordsPerSecond, bytesPerSecond } = this.rates;
+      const burstMs = this.burstMs;
       shard = {
         shardId,
         queue: new RecordQueue<R>(),
-        // One second of rate: the service meters per second.
-        records: new TokenBucket(recordsPerSecond, recordsPerSecond, now),
-        bytes: new TokenBucket(bytesPerSecond, bytesPerSecond, now),
+        // A burst well under the service's (about one second): the reserve left there absorbs request latency jitter.
+        records: new TokenBucket(recordsPerSecond, Math.max(1, (recordsPerSecond * burstMs) / 1000), now),
+        bytes: new TokenBucket(bytesPerSecond, (bytesPerSecond * burstMs) / 1000, now),
         userRecords: 0,
         saturatedSince: undefined,
         pausedUntil: 0,

@@ -58,6 +58,8 @@ export interface ShardLimitStats {
   throttledCalls: number;
   recordsRead: number;
   bytesRead: number;
+  /** When the shard's first request arrived (its buckets started full), in ms since the proxy started. */
+  firstAt: number;
   /** Stored entries over time: [ms since the proxy started, records, bytes], one per request. */
   accepted: Array<[number, number, number]>;
   /** Answered GetRecords calls over time: [ms since the proxy started, records, bytes]. */
@@ -129,6 +131,7 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
         stats: {
           streamName,
           shardId,
+          firstAt: Math.round(t - started),
           entries: 0,
           acceptedRecords: 0,
           acceptedBytes: 0,
