@@ -37,6 +37,9 @@ import { READABLE_DEFAULTS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import type { CaseResult, Mode, WriteMode } from './bench-case.js';
 import { renderChart, type ChartBar } from './chart.js';
 import { PEERS, type Peer, type PeerResult } from './peer-case.js';
+import { metricsOverhead, overheadMarkdown, writeOverheadSection } from './metrics-case.js';
+import { limitsBench, limitsMarkdown, LIMITS_HEADING } from './limits-case.js';
+import { writeResultsSection } from './results-section.js';
 import { FIXED_SLACK_BYTES, PARSE_COPIES, RECORD_OBJECT_ALLOWANCE_BYTES, type ReadCaseResult, type StallResult } from './read-case.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -682,6 +685,13 @@ async function main(): Promise<void> {
       };
       await writeFile(RESULTS_JSON, JSON.stringify(json, null, 2) + '\n');
       log(`wrote ${RESULTS_MD}, ${RESULTS_JSON} and ${CHART_SVG}`);
+      if (cli['no-extras'] !== true) {
+        // The metrics adapter's CPU cost (benchmarks/metrics-case.ts: its own stub and processes), as a section of RESULTS.md.
+        const metricsReps = quick ? 2 : 5;
+        await writeOverheadSection(overheadMarkdown(await metricsOverhead({ reps: metricsReps, quick, log }), metricsReps));
+        // The writer and reader at the per-shard limits (benchmarks/limits-case.ts: kinesalite behind the limits proxy).
+        await writeResultsSection(LIMITS_HEADING, limitsMarkdown(await limitsBench({ log })));
+      }
     }
   } finally {
     for (const s of stubs) s.close();

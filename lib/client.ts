@@ -9,6 +9,7 @@ import { Agent } from 'node:http';
 import { ValidationError } from './errors.js';
 import { CLIENT_DEFAULTS } from './limits.js';
 import { logger } from './log.js';
+import { instrumentClient } from './metrics/client-middleware.js';
 import { nonEmptyString } from './options.js';
 
 const log = logger('client');
@@ -34,13 +35,16 @@ export interface ResolvedClient {
   owned: boolean;
 }
 
-/** The user's client, or a new one configured from the options. */
+/**
+ * The user's client, or a new one configured from the options. Either way it carries the
+ * request middleware of lib/metrics (silent unless someone subscribes to its channels).
+ */
 export function resolveClient(options: ClientOptions): ResolvedClient {
   if (options.client !== undefined) {
     if (!(options.client instanceof KinesisClient) && typeof (options.client as { send?: unknown }).send !== 'function') {
       throw new ValidationError('client', 'must be a KinesisClient');
     }
-    return { client: options.client, owned: false };
+    return { client: instrumentClient(options.client, 'kinesis'), owned: false };
   }
   return { client: createKinesisClient(options), owned: true };
 }
@@ -88,7 +92,7 @@ export function createKinesisClient(options: Omit<ClientOptions, 'client'> = {})
     config.region = 'us-east-1';
   }
   log('client for %s (http/1.1: %s)', endpoint ?? 'AWS', plainHttp);
-  return new KinesisClient(config);
+  return instrumentClient(new KinesisClient(config), 'kinesis');
 }
 
 function hasEnvCredentials(): boolean {

@@ -5,6 +5,8 @@
 export { createKinesisWritable, KinesisWritable } from './writable/kinesis-writable.js';
 export type { KinesisWritableOptions, WritableStats } from './writable/kinesis-writable.js';
 export type { KinesisEnvelope, RecordData } from './writable/record.js';
+export type { RateLimitOptions, SaturatedShard } from './writable/rate-limiter.js';
+export type { HotKey } from './writable/hot-keys.js';
 export { createKinesisReadable, KinesisReadable } from './readable/kinesis-readable.js';
 export type {
   CheckpointEvent,
@@ -42,6 +44,28 @@ export type { DeaggregatedRecord, DeaggregateResult } from './aggregation/deaggr
 export { createKinesisClient } from './client.js';
 export type { ClientOptions } from './client.js';
 export type { RetryOptions, RetryEvent } from './retry.js';
+export { CHANNELS, isThrottleCode } from './metrics/channels.js';
+export type {
+  ChannelName,
+  CheckpointMessage,
+  LeaseGainedMessage,
+  LeaseLostMessage,
+  LeaseMessage,
+  LeasesHeldMessage,
+  RecordsReadMessage,
+  RecordsRejectedMessage,
+  RecordsWrittenMessage,
+  RequestEndMessage,
+  RequestStartMessage,
+  RetryMessage,
+  ShardLagMessage,
+  ShardMessage,
+  ShardStopMessage,
+  ThrottleMessage,
+} from './metrics/channels.js';
+export { instrumentClient, METRICS_MIDDLEWARE_NAME } from './metrics/client-middleware.js';
+export { ATTRIBUTES, METRICS, instrument } from './metrics/otel.js';
+export type { InstrumentOptions, Instrumentation, MeterLike, MetricAttributes } from './metrics/otel.js';
 export {
   AbortError,
   CheckpointError,

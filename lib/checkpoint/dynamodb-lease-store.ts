@@ -30,6 +30,8 @@ import { randomBytes } from 'node:crypto';
 import { AbortError, CheckpointError, LeaseLostError, ValidationError, describeError } from '../errors.js';
 import { CLIENT_DEFAULTS, LEASE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
+import { publishLeaseGained, publishLeaseLost, publishLeaseReleased, publishLeasesHeld, publishRetry, type LeaseIdentity } from '../metrics/channels.js';
+import { instrumentClient } from '../metrics/client-middleware.js';
 import { nonEmptyString, positiveInteger } from '../options.js';
 import { RetryPolicy, delay, errorCode, isRetriableError, type RetryOptions } from '../retry.js';
 import { LeaseCoordinator, type LeaseView } from './lease-coordinator.js';
@@ -143,7 +145,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     this.retryPolicy = new RetryPolicy(options.retry);
     this.coordinator = new LeaseCoordinator({ workerId: this.workerId, failoverTimeMs: this.failoverTimeMs, maxLeasesForWorker });
     if (options.client !== undefined) {
-      this.client = options.client;
+      this.client = instrumentClient(options.client, 'dynamodb');
       this.ownsClient = false;
     } else {
       this.client = createDynamoDBClient(options);
@@ -239,6 +241,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     await this.passing?.catch(() => undefined);
     const keys = [...this.held.keys()];
     await Promise.all(keys.map((leaseKey) => this.release(leaseKey)));
+    publishLeasesHeld(this.tableName, this.workerId, this.held.size, true);
     this.listener = undefined;
     this.abortController.abort();
     if (this.ownsClient) this.client.destroy();
@@ -291,6 +294,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     const decision = this.coordinator.decide(leases, new Set(this.held.keys()), now);
     for (const lease of decision.take) await this.take(lease, false);
     if (decision.steal !== undefined) await this.take(decision.steal, true);
+    publishLeasesHeld(this.tableName, this.workerId, this.held.size, !this.running);
   }
 
   private async renew(leaseKey: string): Promise<void> {
@@ -307,7 +311,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
         } else if (Date.now() - lease.renewedAt > this.failoverTimeMs) {
           // Could not renew for a failover time: others may hold it by now.
           log('lease %s not renewed for %d ms (%s)', leaseKey, this.failoverTimeMs, describeError(error));
-          this.lose(leaseKey);
+          this.lose(leaseKey, 'notRenewed');
         }
       }
     });
@@ -346,6 +350,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     log('%s lease %s (from %s)', steal ? 'stole' : 'took', lease.leaseKey, lease.owner ?? 'nobody');
     this.held.set(lease.leaseKey, { counter: lease.counter + 1, renewedAt: Date.now(), chain: Promise.resolve() });
     const [stream, shardId] = this.split(lease.leaseKey);
+    publishLeaseGained(this.identity(lease.leaseKey), steal, lease.owner);
     this.listener?.leaseGained(stream, shardId);
   }
 
@@ -358,6 +363,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
         input.UpdateExpression = `REMOVE leaseOwner ${input.UpdateExpression}`;
         await this.client.send(new UpdateItemCommand(input));
         log('released lease %s', leaseKey);
+        publishLeaseReleased(this.identity(leaseKey));
       } catch (error) {
         log('could not release lease %s: %s', leaseKey, describeError(error));
       }
@@ -365,9 +371,10 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     this.held.delete(leaseKey);
   }
 
-  private lose(leaseKey: string): void {
+  private lose(leaseKey: string, reason: 'taken' | 'notRenewed' = 'taken'): void {
     if (!this.held.delete(leaseKey)) return;
     log('lost lease %s', leaseKey);
+    publishLeaseLost(this.identity(leaseKey), reason);
     const [stream, shardId] = this.split(leaseKey);
     this.listener?.leaseLost(stream, shardId);
   }
@@ -440,6 +447,12 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
     }
   }
 
+  /** A lease as the metrics channels name it. */
+  private identity(leaseKey: string): LeaseIdentity {
+    const [streamKey, shardId] = this.split(leaseKey);
+    return { tableName: this.tableName, workerId: this.workerId, leaseKey, streamKey, shardId };
+  }
+
   private leaseKey(stream: string, shardId: string): string {
     return this.streams.length > 1 ? `${stream}:${shardId}` : shardId;
   }
@@ -503,6 +516,7 @@ export class DynamoDBLeaseStore implements CheckpointStore, LeaseManager {
         }
         const delayMs = this.retryPolicy.delayFor(attempt);
         log('%s retry %d in %d ms: %s', operation, attempt, delayMs, describeError(error));
+        publishRetry({ source: 'lease', operation, tableName: this.tableName, attempt, delayMs, error });
         await delay(delayMs, this.abortController.signal);
       }
     }
@@ -539,5 +553,5 @@ function createDynamoDBClient(options: DynamoDBLeaseStoreOptions): DynamoDBClien
     }
     if (config.region === undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined) config.region = 'us-east-1';
   }
-  return new DynamoDBClient(config);
+  return instrumentClient(new DynamoDBClient(config), 'dynamodb');
 }

@@ -41,6 +41,8 @@ export const COMMANDS = {
       'max-records': { type: 'string' },
       format: { type: 'string' },
       efo: { type: 'string' },
+      progress: { type: 'boolean' },
+      'progress-interval': { type: 'string' },
     },
     usage: `Usage: kinesis-node-streams read --stream S [options]
 
@@ -56,6 +58,9 @@ Reads every shard of a stream and prints its records to stdout, one per line.
                           sequenceNumber, shardId, approximateArrivalTimestamp) | data (the data
                           only, one per line) | raw (the data bytes, newline after each)
   --efo CONSUMER          read with enhanced fan-out as stream consumer CONSUMER
+  --progress              a live per-shard view on stderr (records/s, lag, lease owner,
+                          throttles, retries): redrawn in place on a terminal, else plain lines
+  --progress-interval MS  how often the view is drawn (default 1000)
 
 Only records stdout accepted are checkpointed; SIGINT/SIGTERM stop after checkpointing.`,
   },
@@ -85,6 +90,8 @@ Writes stdin to a stream, one record per line. Exits non-zero with a summary if 
       'checkpoint-file': { type: 'string' },
       'max-records': { type: 'string' },
       aggregate: { type: 'boolean' },
+      progress: { type: 'boolean' },
+      'progress-interval': { type: 'string' },
     },
     usage: `Usage: kinesis-node-streams copy --from S1 --to S2 [options]
 
@@ -96,7 +103,9 @@ are checkpointed only once the target stored them.
   --start P               latest (default) | trim-horizon | an ISO time
   --checkpoint-file F     keep the position in file F: a later run resumes after it
   --max-records N         stop after N records
-  --aggregate             KPL-aggregate the records written`,
+  --aggregate             KPL-aggregate the records written
+  --progress              a live per-shard view on stderr (as for read), with records written
+  --progress-interval MS  how often the view is drawn (default 1000)`,
   },
   stats: {
     options: {

@@ -7,7 +7,8 @@ import { DynamoDBLeaseStore } from '../checkpoint/dynamodb-lease-store.js';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { ClientOptions } from '../client.js';
 import type { InitialPosition } from '../readable/shard-tracker.js';
-import { UsageError, type CommandName, type Flags } from './args.js';
+import { UsageError, positiveIntegerFlag, type CommandName, type Flags } from './args.js';
+import { MIN_PROGRESS_INTERVAL_MS, PROGRESS_INTERVAL_MS, startProgressView } from './progress.js';
 
 /** Client options from --region / --endpoint; --profile goes to AWS_PROFILE, as the AWS CLI does. */
 export function clientOptions(flags: Flags): ClientOptions {
@@ -55,6 +56,20 @@ export function progress(describe: () => string): () => void {
     clearInterval(timer);
     process.stderr.write('\r\x1b[K');
   };
+}
+
+/**
+ * The per-shard view on stderr when --progress (or --progress-interval) is given: its
+ * stop function, else undefined (the command keeps its one-line progress).
+ */
+export function progressViewFlag(flags: Flags, command: CommandName, title: string): (() => void) | undefined {
+  const intervalMs = positiveIntegerFlag(flags, 'progress-interval', command);
+  if (flags.progress !== true && intervalMs === undefined) return undefined;
+  if (intervalMs !== undefined && intervalMs < MIN_PROGRESS_INTERVAL_MS) {
+    throw new UsageError(`--progress-interval must be at least ${MIN_PROGRESS_INTERVAL_MS} ms, got ${intervalMs}`, command);
+  }
+  const view = startProgressView({ title, out: process.stderr, intervalMs: intervalMs ?? PROGRESS_INTERVAL_MS });
+  return () => view.stop();
 }
 
 /** Records per second over the last interval, for progress lines. */

@@ -7,7 +7,7 @@ import { createKinesisReadable } from '../readable/kinesis-readable.js';
 import type { KinesisRecord } from '../readable/shard-reader.js';
 import { createKinesisWritable } from '../writable/kinesis-writable.js';
 import { positiveIntegerFlag, required, type Flags } from './args.js';
-import { clientOptions, onStopSignal, positionFlag, progress, rate, storeFlag } from './context.js';
+import { clientOptions, onStopSignal, positionFlag, progress, progressViewFlag, rate, storeFlag } from './context.js';
 
 
 export async function copy(flags: Flags): Promise<number> {
@@ -16,6 +16,7 @@ export async function copy(flags: Flags): Promise<number> {
   const maxRecords = positiveIntegerFlag(flags, 'max-records', 'copy') ?? Number.POSITIVE_INFINITY;
   const store = storeFlag(flags, 'copy');
   const client = clientOptions(flags);
+  const stopView = progressViewFlag(flags, 'copy', `copy ${from} → ${to}`);
   const reader = createKinesisReadable({
     ...client,
     streamName: from,
@@ -30,7 +31,7 @@ export async function copy(flags: Flags): Promise<number> {
     reader.destroy(); // ends the loop below; what was copied is committed after it
   });
   const perSecond = rate();
-  const stopProgress = progress(() => `copied ${copied.toLocaleString()} records, ${perSecond(copied).toLocaleString()}/s`);
+  const stopProgress = stopView ?? progress(() => `copied ${copied.toLocaleString()} records, ${perSecond(copied).toLocaleString()}/s`);
   const commit = async (): Promise<void> => {
     await writer.flush();
     await reader.checkpoint();

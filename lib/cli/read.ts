@@ -8,7 +8,7 @@ import type { KinesisRecord } from '../readable/shard-reader.js';
 import { createKinesisReadable } from '../readable/kinesis-readable.js';
 import { READ_FORMATS, formatRecord } from './format.js';
 import { choiceFlag, positiveIntegerFlag, required, type Flags } from './args.js';
-import { clientOptions, onStopSignal, positionFlag, progress, rate, storeFlag } from './context.js';
+import { clientOptions, onStopSignal, positionFlag, progress, progressViewFlag, rate, storeFlag } from './context.js';
 
 
 export async function read(flags: Flags): Promise<number> {
@@ -18,6 +18,8 @@ export async function read(flags: Flags): Promise<number> {
   const initialPosition = positionFlag(flags.from, 'from', 'read');
   const store = storeFlag(flags, 'read');
   const efo = flags.efo;
+  // Before the reader: the view subscribes to the channels the reader publishes to from its start.
+  const stopView = progressViewFlag(flags, 'read', `read ${streamName}`);
   const reader = createKinesisReadable({
     ...clientOptions(flags),
     streamName,
@@ -56,7 +58,7 @@ export async function read(flags: Flags): Promise<number> {
   stdout.on('error', onStdoutError);
   const stopListening = onStopSignal(stop);
   const perSecond = rate();
-  const stopProgress = progress(() => {
+  const stopProgress = stopView ?? progress(() => {
     const lag = Math.max(0, ...reader.stats().shards.map((s) => s.millisBehindLatest ?? 0));
     return `read ${written.toLocaleString()} records, ${perSecond(written).toLocaleString()}/s, lag ${lag} ms`;
   });

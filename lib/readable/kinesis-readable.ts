@@ -9,55 +9,32 @@
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
 import { Readable } from 'node:stream';
 import { isLeaseManager, type LeaseListener, type LeaseManager, type LeaseShard } from '../checkpoint/dynamodb-lease-store.js';
-import { MemoryCheckpointStore } from '../checkpoint/memory-store.js';
 import { SHARD_END, compareCheckpoints, type Checkpoint, type CheckpointStore } from '../checkpoint/store.js';
-import { resolveClient, type ClientOptions } from '../client.js';
+import { resolveOptions, type KinesisReadableOptions } from './readable-options.js';
+import { resolveClient } from '../client.js';
 import { AbortError, CheckpointError, KinesisStreamsError, LeaseLostError, ValidationError, describeError } from '../errors.js';
-import { LIMITS, READABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
-import { booleanOption, describeValue, nonEmptyString, positiveInteger } from '../options.js';
+import {
+  checkpointsObserved,
+  publishCheckpoint,
+  publishRecordsRead,
+  retryErrorCode,
+  publishRetry,
+  publishShardLag,
+  publishShardStart,
+  publishShardStop,
+} from '../metrics/channels.js';
+import { describeValue } from '../options.js';
 import { decimalToHashKey } from '../aggregation/hash-key.js';
-import { RetryPolicy, classifyError, delay, isRetriableError, type RetryEvent, type RetryOptions } from '../retry.js';
-import { createDecoder, type DecodeOption, type Decoder } from './decode.js';
+import { RetryPolicy, classifyError, delay, isRetriableError, type RetryEvent } from '../retry.js';
+import type { Decoder } from './decode.js';
 import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
 import { ShardReader, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
 import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
 
 const log = logger('readable');
 
-/** Options of createKinesisReadable. */
-export interface KinesisReadableOptions<T = Buffer> extends ClientOptions {
-  /** The stream, or several streams merged into one Readable. */
-  streamName: string | string[];
-  /** Where shards without a checkpoint start. Default 'LATEST' (pinned to the reader's start). */
-  initialPosition?: InitialPosition;
-  /** Where positions are kept. Default: in memory. */
-  checkpointStore?: CheckpointStore;
-  /** Namespaces checkpoints: several applications can share one store. */
-  applicationName?: string;
-  /** GetRecords Limit, 1–10000. Default 10000. */
-  maxRecordsPerCall?: number;
-  /** Wait after a caught-up read, in ms (≥ 200: 5 GetRecords/s per shard). Default 250. */
-  pollIntervalMs?: number;
-  /** How often to look for new shards (resharding), in ms. Default 10000. */
-  shardDiscoveryIntervalMs?: number;
-  /** Records buffered in the Readable. Default 1000. */
-  highWaterMark?: number;
-  /** How to decode record data. Default 'buffer'. */
-  decode?: DecodeOption<T>;
-  /** Split KPL aggregated records into their user records. Default true. */
-  deaggregate?: boolean;
-  /** Retries of failed requests (consecutive failures per shard). */
-  retry?: RetryOptions;
-  /** Aborting destroys the stream with an AbortError. */
-  signal?: AbortSignal;
-  /** 'polling' (GetRecords, default) or 'efo' (enhanced fan-out, SubscribeToShard push; needs consumerName). */
-  mode?: 'polling' | 'efo';
-  /** EFO: the stream consumer to read as; registered if missing, reused if present. */
-  consumerName?: string;
-  /** EFO: deregister the consumer when the reader is destroyed. Default false. */
-  deregisterConsumerOnClose?: boolean;
-}
+export type { KinesisReadableOptions } from './readable-options.js';
 
 /** Per-shard state in stats(). */
 export interface ShardStats {
@@ -161,8 +138,12 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private readonly deregisterOnClose: boolean;
   private readonly consumerArns = new Map<string, string>();
   private readonly applicationName: string | undefined;
+  /** Metrics: the consumer group (applicationName, else the EFO consumer) and the read operation. */
+  private readonly consumerGroup: string | undefined;
+  private readonly readOperation: string;
   private readonly maxRecordsPerCall: number;
   private readonly pollIntervalMs: number;
+  private readonly readShare: number;
   private readonly discoveryIntervalMs: number;
   private readonly decode: Decoder<T>;
   private readonly deaggregate: boolean;
@@ -199,8 +180,11 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.consumerName = resolved.consumerName;
     this.deregisterOnClose = resolved.deregisterConsumerOnClose;
     this.applicationName = options.applicationName;
+    this.consumerGroup = options.applicationName ?? resolved.consumerName;
+    this.readOperation = resolved.consumerName === undefined ? 'GetRecords' : 'SubscribeToShard';
     this.maxRecordsPerCall = resolved.maxRecordsPerCall;
     this.pollIntervalMs = resolved.pollIntervalMs;
+    this.readShare = resolved.readShare;
     this.discoveryIntervalMs = resolved.shardDiscoveryIntervalMs;
     this.decode = resolved.decode;
     this.deaggregate = resolved.deaggregate;
@@ -304,6 +288,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     for (const shard of this.shards.values()) {
       shard.abort.abort();
       shard.batchAborted?.(reason);
+      if (shard.phase === 'reading') publishShardStop(shard.streamName, shard.shardId, this.consumerGroup, 'closed');
     }
     this.ready = [];
     log('destroyed (%s)', error ? describeError(error) : 'no error');
@@ -417,7 +402,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         failures++;
         if (!isRetriableError(error) || !this.retryPolicy.canRetry(failures)) throw classifyError('ListShards', error, streamName);
         const delayMs = this.retryPolicy.delayFor(failures);
-        this.emitRetry({ operation: 'ListShards', attempt: failures, delayMs, error });
+        this.emitRetry({ operation: 'ListShards', attempt: failures, delayMs, error }, streamName);
         await delay(delayMs, this.abortController.signal);
       }
     }
@@ -525,6 +510,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         if (stream === undefined || this.destroyed) return;
         const shard = this.shards.get(shardKey(stream.streamName, shardId));
         if (shard !== undefined && shard.phase === 'reading') {
+          publishShardStop(shard.streamName, shardId, this.consumerGroup, 'leaseLost');
           shard.lost = true;
           shard.phase = 'waiting';
           shard.abort.abort();
@@ -555,6 +541,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     shard.ended = true;
     shard.phase = 'finished';
     stream.tracker.finish(shard.shardId);
+    publishShardStop(shard.streamName, shard.shardId, this.consumerGroup, 'end');
     this.emit('shardEnd', { streamName: shard.streamName, shardId: shard.shardId } satisfies ShardEndEvent);
     // Nothing of it left to checkpoint: mark it done so a restart does not read it again.
     if (shard.lastPushed === undefined || (shard.target !== undefined && compareCheckpoints(shard.target, positionOf(shard.lastPushed)) >= 0)) {
@@ -575,6 +562,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       decode: this.decode,
       maxRecordsPerCall: this.maxRecordsPerCall,
       pollIntervalMs: this.pollIntervalMs,
+      readShare: this.readShare,
       retryPolicy: this.retryPolicy,
       signal: shard.abort.signal,
       deaggregate: this.deaggregate,
@@ -585,17 +573,22 @@ export class KinesisReadable<T = Buffer> extends Readable {
       deliver: (records, bytes) => this.accept(shard, records, bytes),
       whenFlowing: () => this.whenFlowing(),
       started: (position) => {
-        if (!this.destroyed) this.emit('shardStart', { streamName: shard.streamName, shardId: shard.shardId, position } satisfies ShardStartEvent);
+        if (this.destroyed) return;
+        publishShardStart(shard.streamName, shard.shardId, this.consumerGroup);
+        this.emit('shardStart', { streamName: shard.streamName, shardId: shard.shardId, position } satisfies ShardStartEvent);
       },
       observe: (millisBehindLatest) => {
         shard.millisBehindLatest = millisBehindLatest;
+        publishShardLag(shard.streamName, shard.shardId, this.consumerGroup, millisBehindLatest);
       },
-      retry: (event) => this.emitRetry(event),
+      retry: (event) => this.emitRetry(event, shard.streamName, shard.shardId),
     };
   }
 
   private accept(shard: ShardState<T>, records: KinesisRecord<T>[], bytes: number): Promise<void> {
     if (this.destroyed) return Promise.reject(new AbortError());
+    // Counted as pulled from Kinesis (the semantic conventions' consumed messages), not as pushed.
+    publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, records.length, bytes);
     return new Promise<void>((resolve, reject) => {
       shard.batch = records;
       shard.batchBytes = bytes;
@@ -707,15 +700,21 @@ export class KinesisReadable<T = Buffer> extends Readable {
     }
     shard.target = checkpoint;
     const key = this.storeKey(shard.streamName);
+    let began = 0;
     const write = shard.writes
       .catch(() => undefined)
-      .then(() => this.store.set(key, shard.shardId, checkpoint))
+      .then(() => {
+        if (checkpointsObserved()) began = performance.now();
+        return this.store.set(key, shard.shardId, checkpoint);
+      })
       .then(
         () => {
+          if (began > 0) this.publishCheckpoint(shard, checkpoint, began, undefined);
           if (shard.checkpoint === undefined || compareCheckpoints(checkpoint, shard.checkpoint) > 0) shard.checkpoint = checkpoint;
           this.emit('checkpoint', { streamName: shard.streamName, shardId: shard.shardId, checkpoint } satisfies CheckpointEvent);
         },
         (cause: unknown) => {
+          if (began > 0) this.publishCheckpoint(shard, checkpoint, began, cause);
           // Let a later call try this position again.
           if (shard.target === checkpoint) shard.target = shard.checkpoint;
           throw cause instanceof CheckpointError || cause instanceof LeaseLostError
@@ -727,9 +726,22 @@ export class KinesisReadable<T = Buffer> extends Readable {
     return write;
   }
 
-  private emitRetry(event: RetryEvent): void {
+  private emitRetry(event: RetryEvent, streamName?: string, shardId?: string): void {
     log('%s retry %d in %dms: %s', event.operation, event.attempt, event.delayMs, describeError(event.error));
+    publishRetry({ source: 'reader', ...event, streamName, shardId });
     this.emit('retry', event);
+  }
+
+  private publishCheckpoint(shard: ShardState<T>, checkpoint: Checkpoint, began: number, cause: unknown): void {
+    publishCheckpoint({
+      streamName: shard.streamName,
+      shardId: shard.shardId,
+      consumerGroup: this.consumerGroup,
+      sequenceNumber: checkpoint.sequenceNumber,
+      subSequenceNumber: checkpoint.subSequenceNumber,
+      durationMs: performance.now() - began,
+      errorCode: cause === undefined ? undefined : retryErrorCode(cause),
+    });
   }
 }
 
@@ -742,69 +754,6 @@ function positionOf(record: KinesisRecord<unknown>): Checkpoint {
 
 function shardKey(streamName: string, shardId: string): string {
   return `${streamName}\u0000${shardId}`;
-}
-
-interface ResolvedReadableOptions<T> {
-  streamNames: string[];
-  initialPosition: InitialPosition;
-  store: CheckpointStore;
-  maxRecordsPerCall: number;
-  pollIntervalMs: number;
-  shardDiscoveryIntervalMs: number;
-  highWaterMark: number;
-  decode: Decoder<T>;
-  deaggregate: boolean;
-  retryPolicy: RetryPolicy;
-  consumerName: string | undefined;
-  deregisterConsumerOnClose: boolean;
-}
-
-function resolveOptions<T>(options: KinesisReadableOptions<T>): ResolvedReadableOptions<T> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ValidationError('options', 'createKinesisReadable needs an options object');
-  }
-  const d = READABLE_DEFAULTS;
-  const names = Array.isArray(options.streamName) ? options.streamName : [options.streamName];
-  if (names.length === 0) throw new ValidationError('streamName', 'needs at least one stream');
-  const streamNames = [...new Set(names.map((name) => nonEmptyString(name, 'streamName')))];
-  const mode = options.mode ?? 'polling';
-  if (mode !== 'polling' && mode !== 'efo') throw new ValidationError('mode', `must be 'polling' or 'efo', got ${describeValue(mode)}`);
-  if (mode === 'efo' && options.consumerName === undefined) throw new ValidationError('consumerName', "is required with mode 'efo'");
-  if (mode === 'polling' && options.consumerName !== undefined) throw new ValidationError('consumerName', "is only used with mode 'efo'");
-  const consumerName = options.consumerName === undefined ? undefined : nonEmptyString(options.consumerName, 'consumerName');
-  const store = options.checkpointStore ?? new MemoryCheckpointStore();
-  if (typeof store.get !== 'function' || typeof store.set !== 'function') {
-    throw new ValidationError('checkpointStore', 'must have get() and set()');
-  }
-  if (options.applicationName !== undefined) nonEmptyString(options.applicationName, 'applicationName');
-  const pollIntervalMs = options.pollIntervalMs ?? d.pollIntervalMs;
-  if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs < d.minPollIntervalMs) {
-    throw new ValidationError('pollIntervalMs', `must be at least ${d.minPollIntervalMs} (5 GetRecords/s per shard), got ${describeValue(pollIntervalMs)}`);
-  }
-  return {
-    streamNames,
-    initialPosition: resolveInitialPosition(options.initialPosition),
-    store,
-    maxRecordsPerCall: positiveInteger(options.maxRecordsPerCall ?? d.maxRecordsPerCall, 'maxRecordsPerCall', LIMITS.getRecordsMaxRecords),
-    pollIntervalMs,
-    shardDiscoveryIntervalMs: positiveInteger(options.shardDiscoveryIntervalMs ?? d.shardDiscoveryIntervalMs, 'shardDiscoveryIntervalMs'),
-    highWaterMark: positiveInteger(options.highWaterMark ?? d.highWaterMark, 'highWaterMark'),
-    decode: createDecoder(options.decode),
-    deaggregate: booleanOption(options.deaggregate ?? true, 'deaggregate'),
-    consumerName,
-    deregisterConsumerOnClose: booleanOption(options.deregisterConsumerOnClose ?? false, 'deregisterConsumerOnClose'),
-    retryPolicy: new RetryPolicy(options.retry),
-  };
-}
-
-function resolveInitialPosition(value: unknown): InitialPosition {
-  if (value === undefined) return 'LATEST';
-  if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
-  if (typeof value === 'object' && value !== null && 'timestamp' in value) {
-    const timestamp = (value as { timestamp: unknown }).timestamp;
-    if (timestamp instanceof Date && !Number.isNaN(timestamp.getTime())) return { timestamp };
-  }
-  throw new ValidationError('initialPosition', `must be 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describeValue(value)}`);
 }
 
 /**

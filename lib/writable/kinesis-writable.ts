@@ -2,73 +2,29 @@
  * createKinesisWritable: an object-mode Writable that batches items into PutRecords
  * requests, retries exactly the entries that failed, and finishes only when every
  * record is acknowledged. Per target stream it keeps a lane: a queue of pending records,
- * the requests in flight, a linger timer and a backoff timer.
+ * the requests in flight, a linger timer, a backoff timer and, with rate limiting (on by
+ * default), one queue per shard behind token buckets (rate-limiter.ts).
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Writable } from 'node:stream';
-import { resolveClient, type ClientOptions } from '../client.js';
-import {
-  AbortError,
-  KinesisStreamsError,
-  PutRecordsError,
-  ValidationError,
-  describeError,
-  type FailedRecord,
-} from '../errors.js';
-import { hashKeyOf, inRange } from '../aggregation/hash-key.js';
-import { LIMITS, WRITABLE_DEFAULTS } from '../limits.js';
+import { resolveClient } from '../client.js';
+import { AbortError, KinesisStreamsError, PutRecordsError, describeError, type FailedRecord } from '../errors.js';
+import { HashKeyCache, hashKeyOf, inRange } from '../aggregation/hash-key.js';
+import { WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
-import { booleanOption, describeValue, nonEmptyString, nonNegativeNumber, optionalFunction, positiveInteger } from '../options.js';
-import { AGGREGATE_FRAMING_BYTES } from '../aggregation/aggregate.js';
-import { RetryPolicy, classifyError, errorCode, isRetriableEntryCode, type RetryEvent, type RetryOptions } from '../retry.js';
+import { publishRetry } from '../metrics/channels.js';
+import { RetryPolicy, classifyError, errorCode, isRetriableEntryCode, isThrottlingCode, type RetryEvent } from '../retry.js';
 import { Aggregator } from './aggregator.js';
 import { RecordQueue, type BatchLimits } from './batcher.js';
-import { validatePartitionKey } from './partition-key.js';
 import { putRecords, type PutOutcome } from './put-records.js';
+import { ShardRateLimiter, type SaturatedShard, type ShardRates } from './rate-limiter.js';
 import { ShardMap } from './shard-map.js';
-import { encodeJson, toPendingRecord, type PendingRecord, type RecordData, type RecordRules } from './record.js';
+import { toPendingRecord, type PendingRecord, type RecordRules } from './record.js';
+import { resolveOptions, type KinesisWritableOptions } from './writable-options.js';
+
+export type { KinesisWritableOptions } from './writable-options.js';
 
 const log = logger('writable');
-
-/** Options of createKinesisWritable. */
-export interface KinesisWritableOptions<T = unknown> extends ClientOptions {
-  /** Default target stream. */
-  streamName?: string;
-  /** Target stream per item; `undefined` falls back to `streamName`, then the envelope's. */
-  streamNameFor?: (item: T) => string | undefined;
-  /** Partition key for every item, or per item. Default: the envelope's key, else random. */
-  partitionKey?: string | ((item: T) => string);
-  /** Explicit hash key per item (decimal in [0, 2^128)); `undefined` means none. */
-  explicitHashKey?: (item: T) => string | undefined;
-  /** Turns a non-envelope item into record data. Default: JSON. */
-  encode?: (item: T) => RecordData;
-  /** Entries per PutRecords request, 1–500. Default 500. */
-  maxBatchRecords?: number;
-  /** Bytes per request (data + partition keys), up to 10 MiB. Default 5 MiB. */
-  maxBatchBytes?: number;
-  /** Largest record (data + partition key). Default 1 MiB; up to 10 MiB for streams configured so. */
-  maxRecordBytes?: number;
-  /** How long a partial batch waits for more records, in ms. Default 50. */
-  lingerMs?: number;
-  /** Concurrent PutRecords requests per target stream. Default 8. */
-  maxInFlight?: number;
-  /** Strict per-partition-key order: at most one record per key in flight. Default false. */
-  preserveOrder?: boolean;
-  /** Records accepted and not yet acknowledged before write() applies backpressure. Default 10000. */
-  maxBufferedRecords?: number;
-  /** Retries of failed entries and failed requests. */
-  retry?: RetryOptions;
-  /** Error the stream when a record runs out of retries (true), or emit `failedRecords` and go on. Default true. */
-  failOnError?: boolean;
-  /**
-   * KPL aggregation: pack user records into aggregated Kinesis records (the KPL/KCL
-   * format), grouped per target shard. `true` or `{ maxBytes }` (default 51200, at most
-   * maxRecordBytes). Default false.
-   */
-  aggregation?: boolean | { maxBytes?: number };
-  /** Aborting destroys the stream with an AbortError. */
-  signal?: AbortSignal;
-}
 
 /** Counters of a KinesisWritable. */
 export interface WritableStats {
@@ -86,11 +42,21 @@ export interface WritableStats {
   inFlight: number;
   /** Records accepted and not yet acknowledged. */
   buffered: number;
+  /** Entries PutRecords refused for going over a shard's (or the account's) rate. */
+  throttled: number;
+  /** With rate limiting: shards whose records wait for tokens now, with their hot partition keys. */
+  saturatedShards: SaturatedShard[];
 }
 
 interface Lane<T> {
   readonly streamName: string;
-  readonly queue: RecordQueue<PendingRecord<T>>;
+  /** Pending records: one FIFO, or one per shard behind token buckets with rate limiting. */
+  readonly queue: RecordQueue<PendingRecord<T>> | ShardRateLimiter<PendingRecord<T>>;
+  readonly limiter: ShardRateLimiter<PendingRecord<T>> | undefined;
+  /** Rate limiting: every waiting shard is out of tokens until this fires. */
+  rateTimer: NodeJS.Timeout | undefined;
+  /** When saturated shards were last logged. */
+  loggedSaturationAt: number;
   /** Keys with a record in flight (preserveOrder only). */
   readonly inFlightKeys: Set<string> | undefined;
   inFlight: number;
@@ -104,7 +70,7 @@ interface Lane<T> {
    * a request completes would find the same, so writes do not rescan the queue.
    */
   blocked: boolean;
-  /** With aggregation: the packer, the shard map it needs, and records waiting for the map. */
+  /** With aggregation or rate limiting: the packer, the shard map they need, and records waiting for the map. */
   aggregator: Aggregator<T> | undefined;
   shardMap: ShardMap | undefined;
   loadingMap: boolean;
@@ -112,6 +78,8 @@ interface Lane<T> {
   unmapped: PendingRecord<T>[];
   /** Aggregates stored on another shard than planned, waiting for a fresh map to be checked. */
   misplaced: PendingRecord<T>[];
+  /** Shard maps in a row that were wrong: the next load waits a backoff. */
+  misplacedStreak: number;
 }
 
 interface AckWaiter {
@@ -142,6 +110,10 @@ export class KinesisWritable<T = unknown> extends Writable {
   private readonly retryPolicy: RetryPolicy;
   /** Largest aggregate (data + key) with aggregation on, else undefined. */
   private readonly aggregateMaxBytes: number | undefined;
+  /** Per-shard write rates, or undefined when rate limiting is off. */
+  private readonly rates: ShardRates | undefined;
+  /** Hash keys of partition keys, for placing plain records on shards (rate limiting). */
+  private readonly hashKeys = new HashKeyCache(WRITABLE_DEFAULTS.aggregationHashCacheSize);
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly inFlightBatches = new Set<PendingRecord<T>[]>();
   private readonly abortController = new AbortController();
@@ -154,7 +126,7 @@ export class KinesisWritable<T = unknown> extends Writable {
   private firstWaiterPending = 0;
   private heldCallback: WriteCallback | undefined;
   private inFlightRequests = 0;
-  private readonly counters = { recordsWritten: 0, bytesWritten: 0, requests: 0, retries: 0, failed: 0 };
+  private readonly counters = { recordsWritten: 0, bytesWritten: 0, requests: 0, retries: 0, failed: 0, throttled: 0 };
 
   constructor(options: KinesisWritableOptions<T>) {
     const resolved = resolveOptions(options);
@@ -172,6 +144,7 @@ export class KinesisWritable<T = unknown> extends Writable {
     this.failOnError = resolved.failOnError;
     this.retryPolicy = resolved.retryPolicy;
     this.aggregateMaxBytes = resolved.aggregateMaxBytes;
+    this.rates = resolved.rates;
   }
 
   /**
@@ -188,7 +161,9 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   /** Counters for monitoring. */
   stats(): WritableStats {
-    return { ...this.counters, inFlight: this.inFlightRequests, buffered: this.buffered };
+    const saturatedShards: SaturatedShard[] = [];
+    for (const lane of this.lanes.values()) if (lane.limiter !== undefined) saturatedShards.push(...lane.limiter.saturated());
+    return { ...this.counters, inFlight: this.inFlightRequests, buffered: this.buffered, saturatedShards };
   }
 
   override _write(item: T, _encoding: BufferEncoding, callback: WriteCallback): void {
@@ -223,9 +198,11 @@ export class KinesisWritable<T = unknown> extends Writable {
       clearTimeout(lane.lingerTimer);
       clearTimeout(lane.backoffTimer);
       clearTimeout(lane.mapRetryTimer);
+      clearTimeout(lane.rateTimer);
       lane.lingerTimer = undefined;
       lane.backoffTimer = undefined;
       lane.mapRetryTimer = undefined;
+      lane.rateTimer = undefined;
     }
     const reason = error ?? new AbortError('the writer was destroyed');
     const waiters = this.waiters;
@@ -246,9 +223,13 @@ export class KinesisWritable<T = unknown> extends Writable {
   private laneFor(streamName: string): Lane<T> {
     let lane = this.lanes.get(streamName);
     if (lane === undefined) {
+      const limiter = this.rates === undefined ? undefined : new ShardRateLimiter<PendingRecord<T>>(streamName, this.rates);
       lane = {
         streamName,
-        queue: new RecordQueue(),
+        queue: limiter ?? new RecordQueue(),
+        limiter,
+        rateTimer: undefined,
+        loggedSaturationAt: 0,
         inFlightKeys: this.preserveOrder ? new Set() : undefined,
         inFlight: 0,
         lingerTimer: undefined,
@@ -263,27 +244,42 @@ export class KinesisWritable<T = unknown> extends Writable {
         mapRetryTimer: undefined,
         unmapped: [],
         misplaced: [],
+        misplacedStreak: 0,
       };
       this.lanes.set(streamName, lane);
     }
     return lane;
   }
 
-  /** A user record goes to the queue, or into an aggregate (once the shard map is known). */
+  /**
+   * A user record goes to the queue, or into an aggregate; with aggregation or rate
+   * limiting, once the shard map is known. A rate-limited record is planned for its shard;
+   * one without a partition key goes to a shard with room (by an explicit hash key).
+   */
   private enqueue(lane: Lane<T>, record: PendingRecord<T>): void {
-    if (lane.aggregator === undefined) {
+    if (lane.aggregator === undefined && lane.limiter === undefined) {
       lane.queue.push(record);
     } else if (lane.shardMap === undefined) {
       lane.unmapped.push(record);
       this.loadShardMap(lane);
-    } else {
+    } else if (lane.aggregator !== undefined) {
       for (const ready of lane.aggregator.add(record, lane.shardMap)) lane.queue.push(ready);
+    } else {
+      const entry = record.entry;
+      const place = record.keyless && entry.ExplicitHashKey === undefined ? lane.limiter?.placeKeyless() : undefined;
+      if (place !== undefined) {
+        entry.ExplicitHashKey = place.startingHashKey;
+        record.expectedShardId = place.shardId;
+      } else {
+        record.expectedShardId = lane.shardMap.shardFor(this.hashKeys.of(entry.PartitionKey as string, entry.ExplicitHashKey));
+      }
+      lane.queue.push(record);
     }
   }
 
   /** Sends what may go now: full batches always, partial ones once lingered or flushing. */
   private pump(lane: Lane<T>): void {
-    if (this.destroyed || lane.backoffTimer !== undefined) return;
+    if (this.destroyed || lane.backoffTimer !== undefined || lane.rateTimer !== undefined) return;
     // Someone waits for acknowledgements, or write() waits for room: lingering gains nothing.
     const urgent = this.waiters.length > 0 || this.buffered >= this.maxBufferedRecords;
     if (lane.aggregator?.hasOpen === true && (urgent || lane.lingerExpired)) {
@@ -293,6 +289,7 @@ export class KinesisWritable<T = unknown> extends Writable {
       if (!urgent && !lane.lingerExpired && !lane.queue.hasFullBatch(this.limits)) break;
       const batch = lane.queue.take(this.limits, lane.inFlightKeys);
       if (batch.length === 0) {
+        if (lane.limiter !== undefined && this.waitForTokens(lane, lane.limiter)) break;
         lane.blocked = true; // every queued key already has a record in flight
         break;
       }
@@ -311,17 +308,41 @@ export class KinesisWritable<T = unknown> extends Writable {
     }
   }
 
-  /** Lists the lane's shards for the aggregator, retrying like a request; then packs what waited. */
+  /**
+   * Rate limiting: every waiting shard is out of tokens. Pumps again when one has them,
+   * at least rateLimitMinWaitMs later so that each request carries that much of the rate.
+   * False when nothing waits on tokens (the batch was empty for another reason).
+   */
+  private waitForTokens(lane: Lane<T>, limiter: ShardRateLimiter<PendingRecord<T>>): boolean {
+    const waitMs = limiter.waitMs();
+    if (waitMs <= 0) return false;
+    lane.rateTimer = setTimeout(() => {
+      lane.rateTimer = undefined;
+      this.pump(lane);
+    }, Math.max(waitMs, WRITABLE_DEFAULTS.rateLimitMinWaitMs));
+    if (log.enabled && Date.now() - lane.loggedSaturationAt >= 1000) {
+      lane.loggedSaturationAt = Date.now();
+      for (const shard of limiter.saturated()) {
+        const hot = shard.hotKeys.map((k) => `${JSON.stringify(k.partitionKey.slice(0, 64))} ${(k.share * 100).toFixed(0)}%`).join(', ');
+        log('%s/%s saturated: %d record(s) wait for its write rate; hot partition keys: %s', shard.streamName, shard.shardId, shard.queued, hot || 'none');
+      }
+    }
+    return true;
+  }
+
+  /** Lists the lane's shards for the aggregator and the rate limiter, retrying like a request; then places what waited. */
   private loadShardMap(lane: Lane<T>, attempt = 1): void {
-    if (lane.loadingMap || this.destroyed) return;
+    if (lane.loadingMap || this.destroyed || lane.mapRetryTimer !== undefined) return;
     lane.loadingMap = true;
     ShardMap.load(this.client, lane.streamName, this.abortController.signal).then(
       (map) => {
         lane.loadingMap = false;
         if (this.destroyed) return;
         lane.shardMap = map;
+        lane.limiter?.setOpenShards(map.openShards());
         log('shard map of %s loaded', lane.streamName);
         this.recheckMisplaced(lane, map);
+        if (this.destroyed) return; // records ran out of rewrites with failOnError
         const waiting = lane.unmapped;
         lane.unmapped = [];
         for (const record of waiting) this.enqueue(lane, record);
@@ -337,6 +358,7 @@ export class KinesisWritable<T = unknown> extends Writable {
         }
         const delayMs = this.retryPolicy.delayFor(attempt);
         this.emit('retry', { operation: 'ListShards', attempt, delayMs, error } satisfies RetryEvent);
+        publishRetry({ source: 'writer', operation: 'ListShards', streamName: lane.streamName, attempt, delayMs, error });
         clearTimeout(lane.mapRetryTimer);
         lane.mapRetryTimer = setTimeout(() => {
           lane.mapRetryTimer = undefined;
@@ -354,6 +376,7 @@ export class KinesisWritable<T = unknown> extends Writable {
   private recheckMisplaced(lane: Lane<T>, map: ShardMap): void {
     const misplaced = lane.misplaced;
     lane.misplaced = [];
+    const exhausted: PendingRecord<T>[] = [];
     for (const aggregate of misplaced) {
       const range = map.rangeOf(aggregate.storedShardId ?? '');
       const stored: PendingRecord<T>[] = [];
@@ -361,11 +384,23 @@ export class KinesisWritable<T = unknown> extends Writable {
         // Keyless members carry the aggregate's own key, which placed it: always in range.
         const inside =
           member.keyless || (range !== undefined && inRange(hashKeyOf(member.entry.PartitionKey as string, member.entry.ExplicitHashKey), range));
-        if (inside) stored.push(member);
-        else lane.unmapped.push(member);
+        if (inside) {
+          stored.push(member);
+          continue;
+        }
+        // Each rewrite is an attempt of the record: a server that keeps misplacing it cannot loop us forever.
+        member.attempts = Math.max(member.attempts, aggregate.attempts) + 1;
+        member.lastErrorCode = 'ERR_KINESIS_MISPLACED';
+        member.lastErrorMessage = `stored in an aggregate on shard ${aggregate.storedShardId ?? '?'} instead of ${aggregate.expectedShardId ?? '?'} (the shard map kept being wrong): KCL consumers may drop it`;
+        if (this.retryPolicy.canRetry(member.attempts)) lane.unmapped.push(member);
+        else exhausted.push(member);
       }
       this.acknowledge(stored);
       log('%s: aggregate planned for %s stored on %s; %d record(s) written again', lane.streamName, aggregate.expectedShardId, aggregate.storedShardId, (aggregate.members?.length ?? 0) - stored.length);
+    }
+    if (exhausted.length > 0) {
+      const error = new PutRecordsError(`${exhausted.length} record(s) kept landing on another shard than planned in stream ${JSON.stringify(lane.streamName)}`, [], { retriable: true });
+      this.retryOrGiveUp(lane, exhausted, error, () => false);
     }
   }
 
@@ -401,18 +436,18 @@ export class KinesisWritable<T = unknown> extends Writable {
   private onOutcome(lane: Lane<T>, batch: PendingRecord<T>[], outcome: PutOutcome<T>): void {
     if (!this.settle(lane, batch)) return;
     let stored = outcome.stored;
-    if (lane.aggregator !== undefined) {
+    if (outcome.misplaced > 0) {
       const misplaced = stored.filter((r) => r.members !== undefined && r.storedShardId !== undefined && r.storedShardId !== r.expectedShardId);
-      if (misplaced.length > 0) {
-        stored = stored.filter((r) => !misplaced.includes(r));
-        lane.misplaced.push(...misplaced);
-        lane.shardMap = undefined; // stale: load it again before packing more
-        this.loadShardMap(lane);
-      }
+      stored = misplaced.length > 0 ? stored.filter((r) => !misplaced.includes(r)) : stored;
+      lane.misplaced.push(...misplaced);
+      this.reloadShardMap(lane);
+    } else {
+      lane.misplacedStreak = 0;
     }
     this.acknowledge(stored);
     log('PutRecords %s: %d stored, %d failed', lane.streamName, outcome.stored.length, outcome.failed.length);
     if (outcome.failed.length > 0) {
+      for (const record of outcome.failed) if (isThrottlingCode(record.lastErrorCode ?? '')) this.counters.throttled++;
       const first = outcome.failed[0];
       const error = new PutRecordsError(
         `${outcome.failed.length} of ${batch.length} record(s) rejected by PutRecords to stream ${JSON.stringify(lane.streamName)} (${first.lastErrorCode}: ${first.lastErrorMessage})`,
@@ -424,11 +459,27 @@ export class KinesisWritable<T = unknown> extends Writable {
     this.afterProgress(lane);
   }
 
+  /**
+   * Records landed on other shards than the map said (the stream was resharded): load the
+   * map again before placing more, after a backoff when maps keep being wrong.
+   */
+  private reloadShardMap(lane: Lane<T>): void {
+    lane.shardMap = undefined;
+    lane.misplacedStreak++;
+    if (lane.loadingMap || lane.mapRetryTimer !== undefined) return;
+    const delayMs = lane.misplacedStreak > 1 ? this.retryPolicy.delayFor(lane.misplacedStreak - 1) : 0;
+    lane.mapRetryTimer = setTimeout(() => {
+      lane.mapRetryTimer = undefined;
+      this.loadShardMap(lane);
+    }, delayMs);
+  }
+
   private onRequestError(lane: Lane<T>, batch: PendingRecord<T>[], cause: unknown): void {
     if (!this.settle(lane, batch)) return;
     const error = classifyError('PutRecords', cause, lane.streamName);
     log('PutRecords %s failed: %s', lane.streamName, describeError(cause));
     const code = errorCode(cause);
+    if (isThrottlingCode(code)) this.counters.throttled += batch.length;
     for (const record of batch) {
       record.lastErrorCode = code;
       record.lastErrorMessage = cause instanceof Error ? cause.message : String(cause);
@@ -483,7 +534,11 @@ export class KinesisWritable<T = unknown> extends Writable {
       const delayMs = this.retryPolicy.delayFor(attempt);
       this.counters.retries += retry.length;
       this.emit('retry', { operation: 'PutRecords', attempt, delayMs, error } satisfies RetryEvent);
-      this.backOff(lane, delayMs);
+      publishRetry({ source: 'writer', operation: 'PutRecords', streamName: lane.streamName, attempt, delayMs, error, records: retry.length });
+      // With rate limiting, a shard that refused entries backs off alone; other shards keep flowing.
+      const perShard = lane.limiter !== undefined && retry.every((r) => r.expectedShardId !== undefined && isThrottlingCode(r.lastErrorCode ?? ''));
+      if (perShard) for (const record of retry) lane.limiter?.penalize(record.expectedShardId as string, this.retryPolicy.delayFor(record.attempts));
+      else this.backOff(lane, delayMs);
     }
     return true;
   }
@@ -604,71 +659,6 @@ function toFailedRecords<T>(record: PendingRecord<T>): FailedRecord<T>[] {
   const errorCode = record.lastErrorCode ?? 'ERR_KINESIS_NOT_SENT';
   const errorMessage = record.lastErrorMessage ?? 'not sent';
   return (record.members ?? [record]).map((user) => ({ item: user.item, errorCode, errorMessage }));
-}
-
-interface ResolvedOptions<T> {
-  rules: RecordRules<T>;
-  maxBatchRecords: number;
-  maxBatchBytes: number;
-  lingerMs: number;
-  maxInFlight: number;
-  preserveOrder: boolean;
-  maxBufferedRecords: number;
-  failOnError: boolean;
-  retryPolicy: RetryPolicy;
-  aggregateMaxBytes: number | undefined;
-}
-
-function resolveOptions<T>(options: KinesisWritableOptions<T>): ResolvedOptions<T> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ValidationError('options', 'createKinesisWritable needs an options object');
-  }
-  const d = WRITABLE_DEFAULTS;
-  const maxBatchBytes = positiveInteger(options.maxBatchBytes ?? d.maxBatchBytes, 'maxBatchBytes', LIMITS.putRecordsMaxBytes);
-  const maxRecordBytes = positiveInteger(options.maxRecordBytes ?? d.maxRecordBytes, 'maxRecordBytes', LIMITS.recordMaxBytesCeiling);
-  if (maxRecordBytes > maxBatchBytes) {
-    throw new ValidationError('maxRecordBytes', `${maxRecordBytes} is larger than maxBatchBytes ${maxBatchBytes}`);
-  }
-  const aggregateMaxBytes = resolveAggregation(options.aggregation, maxRecordBytes);
-  const partitionKey = options.partitionKey;
-  if (partitionKey !== undefined && typeof partitionKey !== 'function') validatePartitionKey(partitionKey, 'partitionKey');
-  const streamNameFor = optionalFunction<(item: T) => string | undefined>(options.streamNameFor, 'streamNameFor');
-  return {
-    rules: {
-      streamName: options.streamName === undefined ? undefined : nonEmptyString(options.streamName, 'streamName'),
-      streamNameFor,
-      partitionKey,
-      explicitHashKey: optionalFunction(options.explicitHashKey, 'explicitHashKey'),
-      encode: optionalFunction<(item: T) => RecordData>(options.encode, 'encode') ?? encodeJson,
-      maxRecordBytes,
-    },
-    maxBatchRecords: positiveInteger(options.maxBatchRecords ?? d.maxBatchRecords, 'maxBatchRecords', LIMITS.putRecordsMaxEntries),
-    maxBatchBytes,
-    lingerMs: nonNegativeNumber(options.lingerMs ?? d.lingerMs, 'lingerMs'),
-    maxInFlight: positiveInteger(options.maxInFlight ?? d.maxInFlight, 'maxInFlight'),
-    preserveOrder: booleanOption(options.preserveOrder ?? d.preserveOrder, 'preserveOrder'),
-    maxBufferedRecords: positiveInteger(
-      options.maxBufferedRecords ?? (aggregateMaxBytes === undefined ? d.maxBufferedRecords : d.maxBufferedRecordsAggregated),
-      'maxBufferedRecords',
-    ),
-    failOnError: booleanOption(options.failOnError ?? d.failOnError, 'failOnError'),
-    retryPolicy: new RetryPolicy(options.retry),
-    aggregateMaxBytes,
-  };
-}
-
-/** The largest aggregate, or undefined when aggregation is off. */
-function resolveAggregation(option: KinesisWritableOptions['aggregation'], maxRecordBytes: number): number | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option === true) return Math.min(WRITABLE_DEFAULTS.aggregationMaxBytes, maxRecordBytes);
-  if (typeof option !== 'object' || option === null) {
-    throw new ValidationError('aggregation', `must be true, false or { maxBytes }, got ${describeValue(option)}`);
-  }
-  const maxBytes = positiveInteger(option.maxBytes ?? Math.min(WRITABLE_DEFAULTS.aggregationMaxBytes, maxRecordBytes), 'aggregation.maxBytes', maxRecordBytes);
-  if (maxBytes <= AGGREGATE_FRAMING_BYTES) {
-    throw new ValidationError('aggregation.maxBytes', `must be above ${AGGREGATE_FRAMING_BYTES}, got ${maxBytes}`);
-  }
-  return maxBytes;
 }
 
 /**

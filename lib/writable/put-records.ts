@@ -3,6 +3,7 @@
  * (with the error code the service gave it).
  */
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { publishPutRecords } from '../metrics/channels.js';
 import type { PendingRecord } from './record.js';
 
 /** The outcome of one PutRecords call for its records. */
@@ -11,6 +12,8 @@ export interface PutOutcome<T> {
   stored: PendingRecord<T>[];
   /** Records the service rejected, with `lastErrorCode` / `lastErrorMessage` set. */
   failed: PendingRecord<T>[];
+  /** Stored records planned for a shard (aggregates, rate-limited records) that landed on another. */
+  misplaced: number;
 }
 
 /** Sends `records` to `streamName` in one PutRecords request. Throws what the SDK throws. */
@@ -23,10 +26,17 @@ export async function putRecords<T>(
   const command = new PutRecordsCommand({ StreamName: streamName, Records: records.map((r) => r.entry) });
   const output = await client.send(command, { abortSignal });
   const results = output.Records ?? [];
+  publishPutRecords(streamName, records, results);
+  let misplaced = 0;
+  // Records planned for a shard check where they landed (a stale shard map puts them elsewhere).
+  const landed = (record: PendingRecord<T>, shardId: string | undefined): void => {
+    if (record.expectedShardId === undefined) return;
+    record.storedShardId = shardId;
+    if (shardId !== undefined && shardId !== record.expectedShardId) misplaced++;
+  };
   if (!output.FailedRecordCount) {
-    // Aggregates check where they landed (a stale shard map puts them elsewhere).
-    for (let i = 0; i < records.length; i++) if (records[i].members !== undefined) records[i].storedShardId = results[i]?.ShardId;
-    return { stored: records as PendingRecord<T>[], failed: [] };
+    for (let i = 0; i < records.length; i++) landed(records[i], results[i]?.ShardId);
+    return { stored: records as PendingRecord<T>[], failed: [], misplaced };
   }
   const stored: PendingRecord<T>[] = [];
   const failed: PendingRecord<T>[] = [];
@@ -34,7 +44,7 @@ export async function putRecords<T>(
     const record = records[i];
     const result = results[i];
     if (result !== undefined && result.ErrorCode === undefined && result.SequenceNumber !== undefined) {
-      if (record.members !== undefined) record.storedShardId = result.ShardId;
+      landed(record, result.ShardId);
       stored.push(record);
     } else {
       record.lastErrorCode = result?.ErrorCode ?? 'MissingResult';
@@ -42,5 +52,5 @@ export async function putRecords<T>(
       failed.push(record);
     }
   }
-  return { stored, failed };
+  return { stored, failed, misplaced };
 }

@@ -168,29 +168,36 @@ describe('per-shard limits (limits proxy on kinesalite)', function () {
     assert.ok(rate >= 0.8 * 512 * KiB && rate <= 1.1 * 512 * KiB, `read at ${(rate / KiB).toFixed(0)} KiB/s against 512 KiB/s`);
   });
 
-  it('two readers of one shard: with readShare 1 each they are throttled and back off without losing their place; with 0.5 each, never', async () => {
+  it('a reader over the read limit is throttled and backs off without losing its place; two readers with readShare 0.5 never are', async () => {
     const count = 200;
-    const readBoth = async (streamName: string, readShare: number): Promise<{ throttled: number; retries: RetryEvent[] }> => {
+    const readAll = async (url: string, streamName: string, readers: number, readShare: number): Promise<RetryEvent[]> => {
       await client.send(new PutRecordsCommand({ StreamName: streamName, Records: Array.from({ length: count }, (_, n) => ({ Data: Buffer.from(String(n)), PartitionKey: 'one-key' })) }));
       const retries: RetryEvent[] = [];
-      const readers = [0, 1].map(() => {
-        // maxRecordsPerCall 10: many calls, so that both readers keep polling for a few seconds.
-        const reader = createKinesisReadable({ endpoint: proxy.url, streamName, initialPosition: 'TRIM_HORIZON', readShare, maxRecordsPerCall: 10, decode: 'string' });
+      const list = Array.from({ length: readers }, () => {
+        // maxRecordsPerCall 10: many calls, so that the readers keep polling for a few seconds.
+        const reader = createKinesisReadable({ endpoint: url, streamName, initialPosition: 'TRIM_HORIZON', readShare, maxRecordsPerCall: 10, decode: 'string' });
         reader.on('retry', (event: RetryEvent) => retries.push(event));
         return reader;
       });
       try {
-        const results = await Promise.all(readers.map((reader) => readUntil(reader, count)));
+        const results = await Promise.all(list.map((reader) => readUntil(reader, count)));
         for (const records of results) assert.deepEqual(records.map((r) => r.data), Array.from({ length: count }, (_, n) => String(n)), 'every record once, in order');
       } finally {
-        for (const reader of readers) reader.destroy();
+        for (const reader of list) reader.destroy();
       }
-      return { throttled: proxy.stats().find((s) => s.streamName === streamName)?.throttledCalls ?? 0, retries };
+      return retries;
     };
-    const greedy = await readBoth('greedy', 1);
-    assert.ok(greedy.throttled > 0, 'two full-share readers go over 5 calls/s');
-    assert.ok(greedy.retries.some((r) => r.operation === 'GetRecords'), 'throttles are retried');
-    const sharing = await readBoth('sharing', 0.5);
-    assert.equal(sharing.throttled, 0, 'two half-share readers stay within 5 calls/s');
+    // A shard that serves 2 calls/s against a reader that makes 5.
+    const slow = await startLimitsProxy({ upstream: server.endpoint, readCallsPerSecond: 2 });
+    try {
+      const retries = await readAll(slow.url, 'greedy', 1, 1);
+      assert.ok(slow.throttledCalls() > 0, 'the reader went over 2 calls/s');
+      assert.ok(retries.some((r) => r.operation === 'GetRecords'), 'throttles are retried');
+    } finally {
+      await slow.stop();
+    }
+    await readAll(proxy.url, 'sharing', 2, 0.5);
+    assert.equal(proxy.stats().find((s) => s.streamName === 'sharing')?.throttledCalls, 0, 'two half-share readers stay within 5 calls/s');
   });
+;
 });
