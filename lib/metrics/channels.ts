@@ -10,7 +10,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { KinesisStreamsError, PutRecordsError } from '../errors.js';
-import { errorCode } from '../retry.js';
+import { errorCode, isThrottlingCode } from '../retry.js';
 
 /** Every channel this package publishes to, `kinesis-node-streams:<area>:<event>`. */
 export const CHANNELS = {
@@ -221,23 +221,16 @@ const leaseReleased = diagnosticsChannel.channel(CHANNELS.leaseReleased);
 const leasesHeld = diagnosticsChannel.channel(CHANNELS.leasesHeld);
 const checkpoint = diagnosticsChannel.channel(CHANNELS.checkpoint);
 
-/** Error codes that mean "slow down" (Kinesis, DynamoDB, KMS, and the SDK's generic ones). */
-const THROTTLE_CODES = new Set([
-  'ProvisionedThroughputExceededException',
-  'LimitExceededException',
-  'KMSThrottlingException',
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-]);
+/**
+ * Refusals for a rate that lib/retry.ts's isThrottlingCode leaves out on purpose (the
+ * writer's per-shard backoff keys on it): KMS's own limit and generic SDK names. For the
+ * metrics they are throttles all the same.
+ */
+const OTHER_THROTTLE_CODES = new Set(['KMSThrottlingException', 'RequestThrottled', 'RequestThrottledException']);
 
 /** True when an error code says the service refused the call for its rate. */
 export function isThrottleCode(code: string | undefined): boolean {
-  return code !== undefined && THROTTLE_CODES.has(code);
+  return code !== undefined && (isThrottlingCode(code) || OTHER_THROTTLE_CODES.has(code));
 }
 
 // ---- requests (lib/metrics/client-middleware.ts) ----------------------------------
@@ -291,7 +284,12 @@ interface ResultEntry {
  */
 export function publishPutRecords(streamName: string, records: readonly SentRecord[], results: readonly (ResultEntry | undefined)[]): void {
   if (!recordsWritten.hasSubscribers && !recordsRejected.hasSubscribers && !throttle.hasSubscribers) return;
-  const stored = new Map<string | undefined, RecordsWrittenMessage>();
+  // Kinesis shard ids are found by number in an array, not by hashing each answer's fresh
+  // ShardId string: this loop runs once per record written. Anything else goes to a Map.
+  const slots = (slotOfShard ??= new Int32Array(INDEXED_SHARDS));
+  const stored: RecordsWrittenMessage[] = [];
+  const touched: number[] = [];
+  let otherShards: Map<string | undefined, RecordsWrittenMessage> | undefined;
   let rejected: Map<string, RecordsRejectedMessage> | undefined;
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
@@ -299,13 +297,27 @@ export function publishPutRecords(streamName: string, records: readonly SentReco
     const users = record.members === undefined ? 1 : record.members.length;
     if (result !== undefined && result.ErrorCode === undefined && result.SequenceNumber !== undefined) {
       const shardId = result.ShardId;
-      const message = stored.get(shardId);
-      if (message === undefined) stored.set(shardId, { streamName, shardId, records: users, kinesisRecords: 1, bytes: record.size });
-      else {
-        message.records += users;
-        message.kinesisRecords++;
-        message.bytes += record.size;
+      const n = shardNumber(shardId);
+      let message: RecordsWrittenMessage | undefined;
+      if (typeof n === 'number' && n < INDEXED_SHARDS) {
+        const slot = slots[n];
+        if (slot === 0) {
+          touched.push(n);
+          slots[n] = stored.push({ streamName, shardId: (shardIdNames[n] ??= shardId as string), records: users, kinesisRecords: 1, bytes: record.size });
+          continue;
+        }
+        message = stored[slot - 1];
+      } else {
+        otherShards ??= new Map();
+        message = otherShards.get(shardId);
+        if (message === undefined) {
+          otherShards.set(shardId, { streamName, shardId, records: users, kinesisRecords: 1, bytes: record.size });
+          continue;
+        }
       }
+      message.records += users;
+      message.kinesisRecords++;
+      message.bytes += record.size;
     } else {
       const errorCode = result?.ErrorCode ?? 'MissingResult';
       rejected ??= new Map();
@@ -317,7 +329,11 @@ export function publishPutRecords(streamName: string, records: readonly SentReco
       }
     }
   }
-  if (recordsWritten.hasSubscribers) for (const message of stored.values()) recordsWritten.publish(message);
+  for (const n of touched) slots[n] = 0;
+  if (recordsWritten.hasSubscribers) {
+    for (const message of stored) recordsWritten.publish(message);
+    if (otherShards !== undefined) for (const message of otherShards.values()) recordsWritten.publish(message);
+  }
   if (rejected === undefined) return;
   for (const message of rejected.values()) {
     if (recordsRejected.hasSubscribers) recordsRejected.publish(message);
@@ -334,6 +350,30 @@ export function publishPutRecords(streamName: string, records: readonly SentReco
       } satisfies ThrottleMessage);
     }
   }
+}
+
+/** Shards numbered below this are counted in an array (streams have far fewer; resharding numbers on). */
+const INDEXED_SHARDS = 1 << 16;
+/** For one publishPutRecords call: shard number → 1 + its message's index (0: none yet). Reset before it returns. */
+let slotOfShard: Int32Array | undefined;
+/**
+ * One string per shard number, so subscribers that key maps by shardId hash one string
+ * object per shard instead of a fresh one per answer.
+ */
+const shardIdNames: string[] = [];
+const SHARD_ID_PREFIX = 'shardId-';
+const SHARD_ID_LENGTH = SHARD_ID_PREFIX.length + 12;
+
+/** Kinesis shard ids are `shardId-` and 12 digits: `shardId-000000000123` → 123; any other shape (or none) keys by itself. */
+export function shardNumber(shardId: string | undefined): number | string | undefined {
+  if (shardId === undefined || shardId.length !== SHARD_ID_LENGTH || !shardId.startsWith(SHARD_ID_PREFIX)) return shardId;
+  let n = 0;
+  for (let i = SHARD_ID_PREFIX.length; i < SHARD_ID_LENGTH; i++) {
+    const digit = shardId.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return shardId;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 // ---- retries ------------------------------------------------------------------------

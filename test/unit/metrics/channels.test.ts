@@ -8,6 +8,7 @@ import {
   publishRetry,
   publishShardLag,
   retryErrorCode,
+  shardNumber,
   type LeaseGainedMessage,
   type RecordsRejectedMessage,
   type RecordsWrittenMessage,
@@ -90,6 +91,26 @@ describe('metrics channels', () => {
         count: 2,
       },
     ]);
+  });
+
+  it('groups by the shard number of standard shard ids, and by the id itself otherwise', () => {
+    assert.equal(shardNumber('shardId-000000000123'), 123);
+    assert.equal(shardNumber('shardId-000000000000'), 0);
+    for (const other of ['shard-7', 'shardId-', 'shardId-1', 'shardId-00000000012a', 'shardId-0000000001234', undefined]) assert.equal(shardNumber(other), other);
+    const seen = capture([CHANNELS.recordsWritten], () =>
+      publishPutRecords('s', [{ size: 1 }, { size: 2 }, { size: 4 }], [
+        { SequenceNumber: '1', ShardId: 'shardId-000000000001' },
+        { SequenceNumber: '2', ShardId: 'custom' },
+        { SequenceNumber: '3', ShardId: 'shardId-000000000001' },
+      ]),
+    );
+    assert.deepEqual(
+      seen.map((s) => [(s.message as RecordsWrittenMessage).shardId, (s.message as RecordsWrittenMessage).bytes]),
+      [
+        ['shardId-000000000001', 5],
+        ['custom', 2],
+      ],
+    );
   });
 
   it('an entry without a result is rejected as MissingResult, never counted stored', () => {
