@@ -687,7 +687,7 @@ async function main(): Promise<void> {
       log(`wrote ${RESULTS_MD}, ${RESULTS_JSON} and ${CHART_SVG}`);
       if (cli['no-extras'] !== true) {
         // The metrics adapter's CPU cost (benchmarks/metrics-case.ts: its own stub and processes), as a section of RESULTS.md.
-        const metricsReps = quick ? 2 : 5;
+        const metricsReps = quick ? 2 : 7;
         await writeOverheadSection(overheadMarkdown(await metricsOverhead({ reps: metricsReps, quick, log }), metricsReps));
         // The writer and reader at the per-shard limits (benchmarks/limits-case.ts: kinesalite behind the limits proxy).
         await writeResultsSection(LIMITS_HEADING, limitsMarkdown(await limitsBench({ log })));
