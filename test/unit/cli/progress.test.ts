@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { ProgressModel, formatPlain, formatTable, redraw, type ProgressSnapshot } from '../../../lib/cli/progress.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ProgressModel, formatPlain, formatTable, redraw, startProgressView, type ProgressSnapshot } from '../../../lib/cli/progress.js';
 import {
   publishLeaseGained,
   publishLeaseLost,
@@ -51,6 +52,22 @@ describe('cli progress view', () => {
   it('redraws in place: back over the previous lines, clearing each, then clears below', () => {
     assert.equal(redraw(0, ['a', 'b']), '\x1b[2Ka\n\x1b[2Kb\n\x1b[J');
     assert.equal(redraw(2, ['c']), '\x1b[2F\x1b[2Kc\n\x1b[J');
+  });
+
+  it('on a terminal, redraws the table in place every interval, and draws it once more on stop', async () => {
+    let written = '';
+    const tty = { isTTY: true, rows: 24, write: (chunk: string) => ((written += chunk), true) } as unknown as NodeJS.WriteStream;
+    const view = startProgressView({ title: 'read clicks', out: tty, intervalMs: 20 });
+    publishRecordsRead('clicks', 'shardId-000000000000', 'GetRecords', undefined, 10, 100);
+    await delay(70);
+    view.stop();
+    view.stop(); // idempotent
+    const draws = written.split('\x1b[J').filter((part) => part.length > 0);
+    assert.ok(draws.length >= 3, `${draws.length} draws`);
+    assert.ok(draws[0].startsWith('\x1b[2Kread clicks · read 10 · '), JSON.stringify(draws[0].slice(0, 40)));
+    // Every later draw first moves back over the 3 lines of the previous one.
+    for (const draw of draws.slice(1)) assert.ok(draw.startsWith('\x1b[3F\x1b[2Kread clicks'), JSON.stringify(draw.slice(0, 30)));
+    assert.match(draws[draws.length - 1], /shardId-000000000000 +reading/);
   });
 
   it('counts what the channels report: records and rate per shard, lag, lease owner, totals', () => {
