@@ -89,6 +89,9 @@ export const CLI_DEFAULTS = {
   commitEveryMs: 1000,
   /** Records `read` buffers ahead of stdout. */
   readHighWaterMark: 500,
+  /** How often `--progress` draws its per-shard view, and the fastest it may be asked to. */
+  progressIntervalMs: 1000,
+  minProgressIntervalMs: 100,
 } as const;
 
 /** Retry defaults (full-jitter exponential backoff, per record or request). */

@@ -8,7 +8,8 @@ import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { ClientOptions } from '../client.js';
 import type { InitialPosition } from '../readable/shard-tracker.js';
 import { UsageError, positiveIntegerFlag, type CommandName, type Flags } from './args.js';
-import { MIN_PROGRESS_INTERVAL_MS, PROGRESS_INTERVAL_MS, startProgressView } from './progress.js';
+import { CLI_DEFAULTS } from '../limits.js';
+import { startProgressView } from './progress.js';
 
 /** Client options from --region / --endpoint; --profile goes to AWS_PROFILE, as the AWS CLI does. */
 export function clientOptions(flags: Flags): ClientOptions {
@@ -65,10 +66,10 @@ export function progress(describe: () => string): () => void {
 export function progressViewFlag(flags: Flags, command: CommandName, title: string): (() => void) | undefined {
   const intervalMs = positiveIntegerFlag(flags, 'progress-interval', command);
   if (flags.progress !== true && intervalMs === undefined) return undefined;
-  if (intervalMs !== undefined && intervalMs < MIN_PROGRESS_INTERVAL_MS) {
-    throw new UsageError(`--progress-interval must be at least ${MIN_PROGRESS_INTERVAL_MS} ms, got ${intervalMs}`, command);
+  if (intervalMs !== undefined && intervalMs < CLI_DEFAULTS.minProgressIntervalMs) {
+    throw new UsageError(`--progress-interval must be at least ${CLI_DEFAULTS.minProgressIntervalMs} ms, got ${intervalMs}`, command);
   }
-  const view = startProgressView({ title, out: process.stderr, intervalMs: intervalMs ?? PROGRESS_INTERVAL_MS });
+  const view = startProgressView({ title, out: process.stderr, intervalMs: intervalMs ?? CLI_DEFAULTS.progressIntervalMs });
   return () => view.stop();
 }
 

@@ -18,11 +18,6 @@ import {
   type ThrottleMessage,
 } from '../metrics/channels.js';
 
-/** How often the view is drawn by default, in ms. */
-export const PROGRESS_INTERVAL_MS = 1000;
-/** The fastest redraw allowed. */
-export const MIN_PROGRESS_INTERVAL_MS = 100;
-
 export type ShardState = 'reading' | 'ended' | 'lost' | 'stopped';
 
 /** One shard in the view. */
