@@ -30,7 +30,7 @@ import {
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startLagProxy } from '../helpers/lag-proxy.js';
 import { MetricsHarness, recordAllChannels } from '../helpers/metrics.js';
-import { createTestStream, localClientConfig, startDynalite, startKinesalite, type LocalServer } from '../helpers/servers.js';
+import { createTestStream, localClientConfig, startDynalite, startKinesalite, startKinesisMock, type LocalServer } from '../helpers/servers.js';
 import { items, readStored, readUntil, writeItems, type Item } from '../helpers/streams.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -361,6 +361,36 @@ describe('metrics: OpenTelemetry over the diagnostics channels, end to end', fun
       assert.equal(published.includes(marker), false, `${what} in a channel message`);
       assert.equal(exported.includes(marker), false, `${what} in an exported metric`);
     }
+  });
+
+  describe('enhanced fan-out (kinesis-mock)', () => {
+    let mock: LocalServer;
+    before(async () => {
+      mock = await startKinesisMock();
+    });
+    after(async () => {
+      await mock?.stop();
+    });
+
+    it('SubscribeToShard: records consumed per shard under the consumer name, subscriptions timed per stream and shard (from the consumer ARN), lag per shard', async () => {
+      const streamName = 'metrics-efo';
+      await createTestStream(mock.endpoint, streamName, 2);
+      await writeItems(mock.endpoint, streamName, 0, 40, 4);
+      const m = (metrics = new MetricsHarness());
+      const reader = track(
+        createKinesisReadable({ endpoint: mock.endpoint, streamName, mode: 'efo', consumerName: 'efo-metrics', initialPosition: 'TRIM_HORIZON' }),
+      );
+      const records = await readUntil(reader, 40);
+      await until(() => reader.stats().shards.filter((s) => s.millisBehindLatest !== undefined).length === 2, 'a lag from each shard');
+      await m.collect();
+      const byShard = countBy(records, (r) => r.shardId);
+      const where = { [ATTRIBUTES.operationName]: 'SubscribeToShard', [ATTRIBUTES.consumerGroup]: 'efo-metrics' };
+      assert.deepEqual(m.sumBy(METRICS.consumedMessages, ATTRIBUTES.partition, where), byShard);
+      const subscriptions = m.points(METRICS.operationDuration, { [ATTRIBUTES.operationName]: 'SubscribeToShard' });
+      assert.ok(subscriptions.every((p) => p.attributes[ATTRIBUTES.destination] === streamName && p.attributes[ATTRIBUTES.operationType] === 'receive'));
+      assert.deepEqual([...new Set(subscriptions.map((p) => p.attributes[ATTRIBUTES.partition]))].sort(), Object.keys(byShard).sort());
+      assert.deepEqual(m.points(METRICS.lag).map((p) => p.attributes[ATTRIBUTES.partition]).sort(), Object.keys(byShard).sort());
+    });
   });
 
   describe('read --progress', () => {
