@@ -311,11 +311,14 @@ export class KinesisWritable<T = unknown> extends Writable {
   /**
    * Rate limiting: every waiting shard is out of tokens. Pumps again when one has them,
    * at least rateLimitMinWaitMs later so that each request carries that much of the rate.
-   * False when nothing waits on tokens (the batch was empty for another reason).
+   * False when nothing waits on tokens and an answer in flight will pump again
+   * (the batch was empty because every key is in flight, with preserveOrder).
    */
   private waitForTokens(lane: Lane<T>, limiter: ShardRateLimiter<PendingRecord<T>>): boolean {
     const waitMs = limiter.waitMs();
-    if (waitMs <= 0) return false;
+    // 0 with nothing in flight: the tokens came back between take() and now (a clock
+    // tick), and no answer would pump again; wait briefly rather than block forever.
+    if (waitMs <= 0 && lane.inFlight > 0) return false;
     lane.rateTimer = setTimeout(() => {
       lane.rateTimer = undefined;
       this.pump(lane);
