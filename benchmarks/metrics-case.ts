@@ -270,6 +270,13 @@ export interface OverheadRow {
   instrumentedRecordsPerSec: number | undefined;
 }
 
+/** Strict: the target holds on the fastest runs and on the median of paired ratios. */
+function verdict(r: OverheadRow): string {
+  if (r.minRatio <= TARGET && r.pairedRatio <= TARGET) return 'met';
+  if (r.minRatio <= TARGET) return 'missed on medians (met on fastest runs)';
+  return 'missed';
+}
+
 export async function metricsOverhead(options: { reps: number; quick: boolean; log?: (line: string) => void }): Promise<OverheadRow[]> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const scale = options.quick ? 0.25 : 1;
@@ -382,8 +389,8 @@ export function overheadMarkdown(rows: OverheadRow[], reps: number): string {
     'each. In-memory rows: a real KinesisClient whose HTTP handler answers in memory (no stub competing for the CPU),',
     `each process warmed up over 3 runs then measured over ${IN_MEMORY_RUNS}, plain and instrumented processes alternating; paired`,
     'ratios compare the medians of neighbouring processes. Client CPU (user + system) per record, median (min–max).',
-    `Target: instrumented ≤ ${TARGET}× plain, judged on the fastest runs (other work on a shared machine only adds CPU`,
-    'time to a run, so the minimum is the best estimate of a side\'s own cost); the medians show the spread.',
+    `Target: instrumented ≤ ${TARGET}× plain. "met" needs both the fastest runs (other work on a shared machine only adds CPU`,
+    'time to a run, so the minimum is the best estimate of a side\'s own cost) and the median of paired ratios within it.',
     '',
     '| case | plain µs/record | instrumented µs/record | ratio of minimums | ratio of medians | median of paired ratios | records/s plain / instrumented | target |',
     '|---|---|---|---|---|---|---|---|',
@@ -391,7 +398,7 @@ export function overheadMarkdown(rows: OverheadRow[], reps: number): string {
       (r) =>
         `| ${r.description} | ${spread(r.plain)} | ${spread(r.instrumented)} | ${r.minRatio.toFixed(3)}× | ${r.ratio.toFixed(3)}× | ${r.pairedRatio.toFixed(3)}× | ` +
         `${r.plainRecordsPerSec === undefined || r.instrumentedRecordsPerSec === undefined ? '—' : `${Math.round(r.plainRecordsPerSec).toLocaleString('en-US')} / ${Math.round(r.instrumentedRecordsPerSec).toLocaleString('en-US')}`} | ` +
-        `${r.minRatio <= TARGET ? 'met' : 'missed'} |`,
+        `${verdict(r)} |`,
     ),
     '',
   ];
