@@ -250,7 +250,7 @@ export function limitsMarkdown(r: { writes: WriteRow[]; read: ReadRow }): string
   const readRatio = read.sustained / read.limit;
   lines.push(
     '',
-    `Reader: ${read.shards} shards of ${read.bytesPerShard / (1024 * KiB)} MiB in ${read.recordBytes} B records behind the real read limits (2 MiB/s, 5 calls/s per shard), 1000 records per call; sustained = bytes answered from one second after a shard\'s first call to its last answer, per second (median over shards).`,
+    `Reader: ${read.shards} shards of ${read.bytesPerShard / (1024 * KiB)} MiB in ${read.recordBytes} B records behind the real read limits (2 MiB/s, 5 calls/s per shard), 1000 records per call; sustained = bytes answered from one second after a shard's first call to its last answer, per second (median over shards).`,
     '',
     '| sustained MiB/s per shard | limit | ratio | GetRecords calls | refused | verdict |',
     '|---|---|---|---|---|---|',

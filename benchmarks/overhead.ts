@@ -9,7 +9,10 @@
  * through `pipeline(Readable.from(...), createKinesisWritable(...))` with default options.
  * "writer − raw" is the overhead the writer adds on top of the SDK's own cost, measured
  * far more steadily than the end-to-end benchmark can on a busy machine. "keys" is the
- * cost of randomPartitionKey alone, which both sides pay.
+ * cost of randomPartitionKey alone, which both sides pay. "writer, rate limiter" runs the
+ * writer with the per-shard rate limiter on (limits too high to ever wait, 4 shards), for
+ * records without a key (placed round robin) and with 1,000 repeating keys (MD5, cached):
+ * the limiter's bookkeeping per record.
  */
 import type { KinesisClient, PutRecordsCommand, PutRecordsOutput, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { Readable } from 'node:stream';
@@ -33,11 +36,23 @@ const reps = Number(values.reps);
 const payloads = buildPayloads(Number(values.size));
 const mask = payloads.length - 1;
 
-/** Answers every PutRecords at once, every entry stored. */
+const SHARDS = 4;
+const SPAN = (1n << 128n) / BigInt(SHARDS);
+const SHARD_LIST = {
+  Shards: Array.from({ length: SHARDS }, (_, i) => ({
+    ShardId: `shardId-${String(i).padStart(12, '0')}`,
+    HashKeyRange: { StartingHashKey: (SPAN * BigInt(i)).toString(), EndingHashKey: (i === SHARDS - 1 ? (1n << 128n) - 1n : SPAN * BigInt(i + 1) - 1n).toString() },
+    SequenceNumberRange: { StartingSequenceNumber: '0' },
+  })),
+};
+
+/** Answers every PutRecords at once, every entry stored; ListShards with 4 even shards. */
 const fakeClient = {
   async send(command: PutRecordsCommand): Promise<PutRecordsOutput> {
+    if (command.constructor.name === 'ListShardsCommand') return SHARD_LIST as unknown as PutRecordsOutput;
     const records = command.input.Records ?? [];
-    return { FailedRecordCount: 0, Records: records.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })) };
+    // No ShardId: the rate-limited writer would take a fixed one for a stale shard map.
+    return { FailedRecordCount: 0, Records: records.map(() => ({ SequenceNumber: '1' })) };
   },
   destroy(): void {},
 } as unknown as KinesisClient;
@@ -67,6 +82,18 @@ async function writer(n: number): Promise<void> {
   if (w.stats().recordsWritten !== n) throw new Error(`writer acknowledged ${w.stats().recordsWritten} of ${n}`);
 }
 
+/** Limits no run reaches: the limiter's bookkeeping without its waits. */
+const NEVER_WAITS = { recordsPerSecond: 1e12, bytesPerSecond: 1e15 };
+
+async function limited(n: number, keyed: boolean, on = true): Promise<void> {
+  function* items(): Generator<Buffer | { data: Buffer; partitionKey: string }> {
+    for (let i = 0; i < n; i++) yield keyed ? { data: payloads[i & mask], partitionKey: `user-${i % 1000}` } : payloads[i & mask];
+  }
+  const w = createKinesisWritable<Buffer | { data: Buffer; partitionKey: string }>({ streamName: 'bench', client: fakeClient, rateLimit: on ? NEVER_WAITS : false });
+  await pipeline(Readable.from(items()), w);
+  if (w.stats().recordsWritten !== n) throw new Error(`writer acknowledged ${w.stats().recordsWritten} of ${n}`);
+}
+
 async function keys(n: number): Promise<void> {
   let length = 0;
   for (let i = 0; i < n; i++) length += randomPartitionKey().length;
@@ -87,7 +114,14 @@ async function measure(fn: (n: number) => Promise<void>): Promise<{ median: numb
   return { median: perRecord[perRecord.length >> 1], min: perRecord[0] };
 }
 
-const result = { keys: await measure(keys), raw: await measure(raw), writer: await measure(writer) };
+const result = {
+  keys: await measure(keys),
+  raw: await measure(raw),
+  writer: await measure(writer),
+  limitedKeyless: await measure((n) => limited(n, false)),
+  unlimitedKeyed: await measure((n) => limited(n, true, false)),
+  limitedKeyed: await measure((n) => limited(n, true)),
+};
 const overhead = { median: result.writer.median - result.raw.median, min: result.writer.min - result.raw.min };
 if (values.json === true) {
   process.stdout.write(JSON.stringify({ count, reps, ...result, overhead }) + '\n');
@@ -95,6 +129,7 @@ if (values.json === true) {
   const f = (s: { median: number; min: number }) => `${s.median.toFixed(3)} µs/record (min ${s.min.toFixed(3)})`;
   process.stdout.write(
     `randomPartitionKey only: ${f(result.keys)}\nraw loop, fake client:   ${f(result.raw)}\n` +
-      `writer, fake client:     ${f(result.writer)}\nwriter − raw:            ${f(overhead)}\n`,
+      `writer, fake client:     ${f(result.writer)}\nwriter − raw:            ${f(overhead)}\n` +
+      `writer, rate limiter, no keys:      ${f(result.limitedKeyless)}\nwriter, no limiter, 1000 keys:      ${f(result.unlimitedKeyed)}\nwriter, rate limiter, 1000 keys:    ${f(result.limitedKeyed)}\n`,
   );
 }
