@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { deaggregateRecord } from '../lib/aggregation/deaggregate.js';
+import { base64Length } from '../test/helpers/proxy-server.js';
 import { ReadSide } from './stub-read.js';
 
 const TARGET_PREFIX = 'Kinesis_20131202.';
@@ -126,16 +127,6 @@ interface RequestBody extends PutRecordsBody {
   Timestamp?: number;
   ShardIterator?: string;
   Limit?: number;
-}
-
-/** Decoded length of a base64 string, without decoding it. */
-function base64Length(text: string): number {
-  const len = text.length;
-  if (len === 0) return 0;
-  let padding = 0;
-  if (text.charCodeAt(len - 1) === 61 /* = */) padding++;
-  if (len > 1 && text.charCodeAt(len - 2) === 61) padding++;
-  return ((len * 3) >>> 2) - padding;
 }
 
 function putRecords(body: PutRecordsBody): { status: number; payload: string } {

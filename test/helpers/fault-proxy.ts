@@ -17,9 +17,8 @@
  *   `partialFailureDuplicating`, `stallBody`. On PutRecord(s) these are listed in
  *   `duplicateSuspects` with the number of entries the server stored.
  */
-import { once } from 'node:events';
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { answerWith, forwardRequest, listenForOperations, passHeaders, type Upstream } from './proxy-server.js';
 
 export type FaultKind =
   /** HTTP 500 `InternalFailure`. */
@@ -180,7 +179,6 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-connection', 'upgrade', 'te', 'trailer']);
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /** mulberry32: a small, fast, seedable PRNG in [0, 1). */
@@ -205,13 +203,6 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** A server's answer, read whole. */
-export interface Upstream {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
@@ -234,7 +225,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
 
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const prngs = new Map<string, () => number>();
   const perOperationCount = new Map<string, number>();
@@ -299,11 +289,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     return forwardRequest(agent, upstream, exchange.req, body);
   };
 
-  const answer = (res: ServerResponse, upstreamAnswer: Upstream, body = upstreamAnswer.body): void => {
-    if (res.destroyed) return;
-    res.writeHead(upstreamAnswer.status, { ...passHeaders(upstreamAnswer.headers), 'content-length': String(body.length) });
-    res.end(body);
-  };
 
   const answerError = (res: ServerResponse, status: number, type: string, message: string): void => {
     const body = Buffer.from(JSON.stringify({ __type: type, message }));
@@ -324,7 +309,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** Answers with the server's result; if the client gave up meanwhile (its own timeout), what was stored is a suspect too. */
   const deliver = (exchange: Exchange, result: Upstream): void => {
     if (clientGone(exchange)) suspect(exchange, 'clientGaveUp', storedEntries(exchange.operation, result));
-    else answer(exchange.res, result);
+    else answerWith(exchange.res, result);
   };
 
   const handle = async (exchange: Exchange, fault: FaultKind | undefined): Promise<void> => {
@@ -366,7 +351,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'slowAfterProcessing': {
         const result = await forward(exchange, exchange.body);
         suspect(exchange, fault, storedEntries(exchange.operation, result));
-        later(slowMs, () => answer(res, result));
+        later(slowMs, () => answerWith(res, result));
         return;
       }
       case 'stallBody': {
@@ -403,60 +388,43 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         if (fault === 'partialFailureDuplicating') {
           const result = await forward(exchange, exchange.body);
           const parsed = parseBody(result);
-          if (result.status !== 200 || parsed === undefined) return answer(res, result);
+          if (result.status !== 200 || parsed === undefined) return answerWith(res, result);
           const rewritten = markFailed(parsed, failing);
           suspect(exchange, fault, rewritten.newlyFailed);
-          answer(res, result, Buffer.from(JSON.stringify(rewritten.body)));
+          answerWith(res, result, Buffer.from(JSON.stringify(rewritten.body)));
           return;
         }
         const kept = entries.filter((_, i) => !failing.has(i));
         if (kept.length === 0) {
-          answer(res, { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body: Buffer.from(JSON.stringify(allFailed(entries.length))) });
+          answerWith(res, { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body: Buffer.from(JSON.stringify(allFailed(entries.length))) });
           return;
         }
         const result = await forward(exchange, Buffer.from(JSON.stringify({ ...request, Records: kept })));
         const parsed = parseBody(result);
-        if (result.status !== 200 || parsed === undefined) return answer(res, result);
-        answer(res, result, Buffer.from(JSON.stringify(mergeFailures(parsed, entries.length, failing))));
+        if (result.status !== 200 || parsed === undefined) return answerWith(res, result);
+        answerWith(res, result, Buffer.from(JSON.stringify(mergeFailures(parsed, entries.length, failing))));
         return;
       }
     }
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('error', () => {});
-    res.on('error', () => {});
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.includes('.') ? target.slice(target.lastIndexOf('.') + 1) : target || 'unknown';
-      const nth = (perOperationCount.get(operation) ?? 0) + 1;
-      perOperationCount.set(operation, nth);
-      stats.requests++;
-      stats.byOperation[operation] ??= { requests: 0, faults: 0, byKind: {} };
-      stats.byOperation[operation].requests++;
-      const decided = decide(operation, nth);
-      const fault = proxy.enabled ? decided : undefined;
-      if (fault !== undefined) count(operation, fault, nth);
-      const exchange: Exchange = { req, res, operation, nth, body: Buffer.concat(chunks) };
-      handle(exchange, fault).catch(() => reset(res));
-    });
+  const listener = await listenForOperations((req, res, operation, body) => {
+    const nth = (perOperationCount.get(operation) ?? 0) + 1;
+    perOperationCount.set(operation, nth);
+    stats.requests++;
+    stats.byOperation[operation] ??= { requests: 0, faults: 0, byKind: {} };
+    stats.byOperation[operation].requests++;
+    const decided = decide(operation, nth);
+    const fault = proxy.enabled ? decided : undefined;
+    if (fault !== undefined) count(operation, fault, nth);
+    const exchange: Exchange = { req, res, operation, nth, body };
+    handle(exchange, fault).catch(() => reset(res));
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
 
   let stopping: Promise<void> | undefined;
   const proxy: FaultProxy = {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: listener.url,
+    port: listener.port,
     enabled: true,
     stats: () => structuredClone(stats),
     faults: () => events.slice(),
@@ -467,34 +435,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         stopped = true;
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
         agent.destroy();
-        await closed;
+        await listener.close();
       })();
       return stopping;
     },
   };
   return proxy;
-}
-
-/** Sends `req` with `body` to `upstream` and reads the whole answer. */
-export function forwardRequest(agent: Agent, upstream: URL, req: IncomingMessage, body: Buffer): Promise<Upstream> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  }
-  headers['content-length'] = String(body.length);
-  return new Promise((resolve, reject) => {
-    const forwarded = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    forwarded.on('error', reject);
-    forwarded.end(body);
-  });
 }
 
 function resolveWeights(kinds: FaultProxyOptions['kinds']): Array<[FaultKind, number]> {
@@ -503,14 +450,6 @@ function resolveWeights(kinds: FaultProxyOptions['kinds']): Array<[FaultKind, nu
   return Object.entries(kinds as Partial<Record<FaultKind, number>>)
     .filter(([, weight]) => weight !== undefined && weight > 0)
     .map(([kind, weight]) => [kind as FaultKind, weight as number]);
-}
-
-export function passHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
 }
 
 export interface PutRecordsResultEntry {

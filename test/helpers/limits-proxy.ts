@@ -17,14 +17,13 @@
  * second of burst. Used by integration tests and benchmarks.
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { once } from 'node:events';
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { hashKeyOf } from '../../lib/aggregation/hash-key.js';
 import { LIMITS } from '../../lib/limits.js';
 import { TokenBucket } from '../../lib/token-bucket.js';
 import { ShardMap } from '../../lib/writable/shard-map.js';
-import { forwardRequest, mergeFailures, passHeaders, type PutRecordsAnswer, type Upstream } from './fault-proxy.js';
+import { mergeFailures, type PutRecordsAnswer } from './fault-proxy.js';
+import { answerWith, base64Length, forwardRequest, listenForOperations } from './proxy-server.js';
 import { localClientConfig } from './servers.js';
 
 export interface LimitsProxyOptions {
@@ -109,7 +108,6 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
   const maps = new Map<string, Promise<ShardMap>>();
   const shards = new Map<string, ShardState>();
   const iterators = new Map<string, ShardState>();
-  const sockets = new Set<Socket>();
   const abort = new AbortController();
 
   const mapOf = (streamName: string): Promise<ShardMap> => {
@@ -156,12 +154,6 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
   const refuse = (res: ServerResponse, shard: ShardState): void => {
     const body = Buffer.from(JSON.stringify({ __type: 'ProvisionedThroughputExceededException', message: throttleMessage(shard) }));
     res.writeHead(400, { 'content-type': JSON_CONTENT_TYPE, 'content-length': String(body.length) });
-    res.end(body);
-  };
-
-  const answer = (res: ServerResponse, result: Upstream, body = result.body): void => {
-    if (res.destroyed) return;
-    res.writeHead(result.status, { ...passHeaders(result.headers), 'content-length': String(body.length) });
     res.end(body);
   };
 
@@ -221,12 +213,12 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
     }
     const kept = entries.filter((_, i) => !refused.has(i));
     const result = await forwardRequest(agent, upstream, req, refused.size === 0 ? body : Buffer.from(JSON.stringify({ ...request, Records: kept })));
-    if (result.status !== 200) return answer(res, result);
+    if (result.status !== 200) return answerWith(res, result);
     recordAccepted(decisions);
     const parsed = JSON.parse(result.body.toString('utf8')) as PutRecordsAnswer;
     const merged = mergeFailures(parsed, entries.length, refused, failure);
     if (options.misplaceExplicitHashKeys === true) await misplace(request.StreamName ?? '', entries, merged);
-    answer(res, result, Buffer.from(JSON.stringify(merged)));
+    answerWith(res, result, Buffer.from(JSON.stringify(merged)));
   };
 
   /** Tells entries with an explicit hash key they landed on another shard than they did. */
@@ -244,7 +236,7 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
     if (!decision.accepted) return refuse(res, decision.shard);
     const result = await forwardRequest(agent, upstream, req, body);
     if (result.status === 200) recordAccepted([decision]);
-    answer(res, result);
+    answerWith(res, result);
   };
 
   const getShardIterator = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
@@ -254,13 +246,13 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
       const iterator = (JSON.parse(result.body.toString('utf8')) as { ShardIterator?: string }).ShardIterator;
       if (iterator !== undefined) iterators.set(iterator, shardState(request.StreamName ?? '', request.ShardId ?? ''));
     }
-    answer(res, result);
+    answerWith(res, result);
   };
 
   const getRecords = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const request = JSON.parse(body.toString('utf8')) as { ShardIterator?: string };
     const shard = iterators.get(request.ShardIterator ?? '');
-    if (shard === undefined) return answer(res, await forwardRequest(agent, upstream, req, body));
+    if (shard === undefined) return answerWith(res, await forwardRequest(agent, upstream, req, body));
     const t = now();
     shard.stats.getRecordsCalls++;
     // A call goes through while the shard's read bytes are not in debt.
@@ -282,7 +274,7 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
       iterators.delete(request.ShardIterator ?? '');
       if (parsed.NextShardIterator !== undefined) iterators.set(parsed.NextShardIterator, shard);
     }
-    answer(res, result);
+    answerWith(res, result);
   };
 
   const handlers: Record<string, (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>> = {
@@ -292,32 +284,15 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
     GetRecords: getRecords,
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('error', () => {});
-    res.on('error', () => {});
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.slice(target.lastIndexOf('.') + 1);
-      const body = Buffer.concat(chunks);
-      const handler = handlers[operation] ?? ((rq, rs, b) => forwardRequest(agent, upstream, rq, b).then((result) => answer(rs, result)));
-      handler(req, res, body).catch(() => res.socket?.destroy());
-    });
+  const listener = await listenForOperations((req, res, operation, body) => {
+    const handler = handlers[operation] ?? ((rq, rs, b) => forwardRequest(agent, upstream, rq, b).then((result) => answerWith(rs, result)));
+    handler(req, res, body).catch(() => res.socket?.destroy());
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
 
   const all = (): ShardLimitStats[] => [...shards.values()].map((s) => structuredClone(s.stats));
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listener.url,
     stats: all,
     throttledEntries: () => [...shards.values()].reduce((sum, s) => sum + s.stats.throttledEntries, 0),
     throttledCalls: () => [...shards.values()].reduce((sum, s) => sum + s.stats.throttledCalls, 0),
@@ -325,11 +300,9 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
     stop: () => {
       stopping ??= (async () => {
         abort.abort();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
         agent.destroy();
         client.destroy();
-        await closed;
+        await listener.close();
       })();
       return stopping;
     },
@@ -338,11 +311,4 @@ export async function startLimitsProxy(options: LimitsProxyOptions): Promise<Lim
 
 function throttleMessage(shard: ShardState): string {
   return `Rate exceeded for shard ${shard.stats.shardId} in stream ${shard.stats.streamName} under account 000000000000.`;
-}
-
-/** Bytes a base64 string decodes to, without decoding it. */
-function base64Length(text: string): number {
-  if (text.length === 0) return 0;
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return (text.length / 4) * 3 - padding;
 }
