@@ -28,7 +28,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,11 +37,11 @@ import { createKinesisReadable } from '../lib/readable/kinesis-readable.js';
 import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
 import { buildPayloads, runCase } from './bench-case.js';
 import { runReadCase } from './read-case.js';
+import { writeResultsSection } from './results-section.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const STUB_SCRIPT = fileURLToPath(new URL('./stub-server.ts', import.meta.url));
-const RESULTS_MD = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const HEADING = '## Metrics overhead';
 const TARGET = 1.03;
 /**
@@ -406,21 +405,8 @@ export function overheadMarkdown(rows: OverheadRow[], reps: number): string {
 }
 
 /** Replaces (or appends) the section in RESULTS.md. */
-export async function writeOverheadSection(markdown: string): Promise<void> {
-  let text = '';
-  try {
-    text = await readFile(RESULTS_MD, 'utf8');
-  } catch {
-    // no results yet: the section alone
-  }
-  const start = text.indexOf(`\n${HEADING}\n`);
-  if (start >= 0) {
-    const next = text.indexOf('\n## ', start + HEADING.length + 2);
-    text = text.slice(0, start + 1) + markdown + (next >= 0 ? text.slice(next + 1) : '');
-  } else {
-    text = `${text.trimEnd()}\n\n${markdown}`;
-  }
-  await writeFile(RESULTS_MD, text.endsWith('\n') ? text : `${text}\n`);
+export function writeOverheadSection(markdown: string): Promise<void> {
+  return writeResultsSection(HEADING, markdown);
 }
 
 async function main(): Promise<void> {
@@ -457,7 +443,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}`);
   if (values['no-write'] !== true) {
     await writeOverheadSection(markdown);
-    process.stderr.write(`wrote the "${HEADING.slice(3)}" section of ${RESULTS_MD}\n`);
+    process.stderr.write(`wrote the "${HEADING.slice(3)}" section of benchmarks/RESULTS.md\n`);
   }
 }
 
