@@ -134,6 +134,21 @@ export function instrument(options: InstrumentOptions): Instrumentation {
   const meter = options?.meter;
   if (meter === undefined || typeof meter.createCounter !== 'function') throw new TypeError('instrument() needs { meter }, an OpenTelemetry Meter');
   const attributes = new AttributeCache();
+  /** Attributes of a throttle or a retry: where it happened and its error code, plus `extra`. */
+  const failureAttributes = (
+    kind: string,
+    m: { operation: string; streamName?: string; shardId?: string; tableName?: string; errorCode?: string },
+    extra: MetricAttributes,
+  ): MetricAttributes =>
+    attributes.get(`${kind}\0${m.operation}\0${m.streamName}\0${m.shardId}\0${m.tableName}\0${m.errorCode}`, () => ({
+      [ATTRIBUTES.system]: SYSTEM,
+      [ATTRIBUTES.operationName]: m.operation,
+      [ATTRIBUTES.destination]: m.streamName,
+      [ATTRIBUTES.partition]: m.shardId,
+      [ATTRIBUTES.dbCollection]: m.tableName,
+      [ATTRIBUTES.errorType]: m.errorCode,
+      ...extra,
+    }));
   const operationDuration = meter.createHistogram(METRICS.operationDuration, {
     description: 'Duration of each Kinesis request (one HTTP attempt)',
     unit: 's',
@@ -269,35 +284,14 @@ export function instrument(options: InstrumentOptions): Instrumentation {
       CHANNELS.throttle,
       (message) => {
         const m = message as ThrottleMessage;
-        throttles.add(
-          m.count,
-          attributes.get(`t\0${m.scope}\0${m.operation}\0${m.streamName}\0${m.shardId}\0${m.tableName}\0${m.errorCode}`, () => ({
-            [ATTRIBUTES.system]: SYSTEM,
-            [ATTRIBUTES.operationName]: m.operation,
-            [ATTRIBUTES.destination]: m.streamName,
-            [ATTRIBUTES.partition]: m.shardId,
-            [ATTRIBUTES.dbCollection]: m.tableName,
-            [ATTRIBUTES.errorType]: m.errorCode,
-            [ATTRIBUTES.throttleScope]: m.scope,
-          })),
-        );
+        throttles.add(m.count, failureAttributes(`t\0${m.scope}`, m, { [ATTRIBUTES.throttleScope]: m.scope }));
       },
     ],
     [
       CHANNELS.retry,
       (message) => {
         const m = message as RetryMessage;
-        retries.add(
-          1,
-          attributes.get(`y\0${m.operation}\0${m.streamName}\0${m.shardId}\0${m.tableName}\0${m.errorCode}`, () => ({
-            [ATTRIBUTES.system]: SYSTEM,
-            [ATTRIBUTES.operationName]: m.operation,
-            [ATTRIBUTES.destination]: m.streamName,
-            [ATTRIBUTES.partition]: m.shardId,
-            [ATTRIBUTES.dbCollection]: m.tableName,
-            [ATTRIBUTES.errorType]: m.errorCode,
-          })),
-        );
+        retries.add(1, failureAttributes('y', m, {}));
       },
     ],
     [
