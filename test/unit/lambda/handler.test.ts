@@ -30,6 +30,23 @@ function errors(): { onError: (error: unknown, retryFrom: KinesisBatchItemFailur
   return { calls, onError: (error, retryFrom) => calls.push([error, retryFrom]) };
 }
 
+/** A per-record handler that records what it saw and throws once, at the user record 'a2'. */
+function failingOnceAtA2(options: { checkpointStore?: MemoryCheckpointStore }) {
+  const seen: string[] = [];
+  let failOnce = true;
+  const handler = createKinesisRecordHandler(
+    (record: KinesisRecord<string>) => {
+      seen.push(record.data);
+      if (record.data === 'a2' && failOnce) {
+        failOnce = false;
+        throw new Error('flaky');
+      }
+    },
+    { decode: 'string', onError: () => undefined, ...options },
+  );
+  return { seen, handler };
+}
+
 describe('lambda/handler', () => {
   describe('createKinesisHandler', () => {
     it('the types of @types/aws-lambda fit: a KinesisStreamHandler taking a KinesisStreamEvent', async () => {
@@ -206,18 +223,7 @@ describe('lambda/handler', () => {
       const sets = sinon.spy(store, 'set');
       const [agg] = aggregate(['a0', 'a1', 'a2', 'a3'].map((d) => ({ partitionKey: 'k', data: Buffer.from(d) })));
       const event = makeEvent(['p', agg.data, 'q']);
-      const seen: string[] = [];
-      let failOnce = true;
-      const handler = createKinesisRecordHandler(
-        (record: KinesisRecord<string>) => {
-          seen.push(record.data);
-          if (record.data === 'a2' && failOnce) {
-            failOnce = false;
-            throw new Error('flaky');
-          }
-        },
-        { decode: 'string', checkpointStore: store, onError: () => undefined },
-      );
+      const { seen, handler } = failingOnceAtA2({ checkpointStore: store });
       const first = await handler(event, context);
       assert.deepEqual(first, { batchItemFailures: [{ itemIdentifier: seqOf(event, 1) }] });
       assert.equal(sets.callCount, 1);
@@ -231,18 +237,7 @@ describe('lambda/handler', () => {
     it('without a store the retry repeats the done user records of that aggregate, and nothing before it', async () => {
       const [agg] = aggregate(['a0', 'a1', 'a2', 'a3'].map((d) => ({ partitionKey: 'k', data: Buffer.from(d) })));
       const event = makeEvent(['p', agg.data, 'q']);
-      const seen: string[] = [];
-      let failOnce = true;
-      const handler = createKinesisRecordHandler(
-        (record: KinesisRecord<string>) => {
-          seen.push(record.data);
-          if (record.data === 'a2' && failOnce) {
-            failOnce = false;
-            throw new Error('flaky');
-          }
-        },
-        { decode: 'string', onError: () => undefined },
-      );
+      const { seen, handler } = failingOnceAtA2({});
       assert.deepEqual(await handler(event, context), { batchItemFailures: [{ itemIdentifier: seqOf(event, 1) }] });
       await handler({ Records: event.Records.slice(1) }, context);
       assert.deepEqual(seen, ['p', 'a0', 'a1', 'a2', 'a0', 'a1', 'a2', 'a3', 'q']);
