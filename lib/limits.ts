@@ -58,8 +58,8 @@ export const WRITABLE_DEFAULTS = {
   aggregationMaxBytes: 51200,
   /** maxBufferedRecords with aggregation: one request carries up to ~100 aggregates of ~400 records. */
   maxBufferedRecordsAggregated: 100000,
-  /** Partition keys whose MD5 the aggregator and the rate limiter remember (keys repeat: user ids, devices). */
-  aggregationHashCacheSize: 10000,
+  /** Partition keys whose shard the aggregator and the rate limiter remember per shard map (keys repeat: user ids, devices). */
+  shardCacheSize: 10000,
   /**
    * Per-shard rate limiter (the KPL's RateLimit): share of the shard's write limits left
    * unused, for other producers of the same stream. 0 uses the whole limit.

@@ -7,8 +7,7 @@
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { AggregateBuilder, type UserRecord } from '../aggregation/aggregate.js';
-import { HashKeyCache, hashKeyOf, hashKeyToDecimal } from '../aggregation/hash-key.js';
-import { WRITABLE_DEFAULTS } from '../limits.js';
+import { hashKeyHex, hexToDecimal } from '../aggregation/hash-key.js';
 import { randomPartitionKey } from './partition-key.js';
 import type { PendingRecord } from './record.js';
 import type { ShardMap } from './shard-map.js';
@@ -20,7 +19,8 @@ interface OpenAggregate<T> {
   /** Partition key and hash key of the aggregate (its first keyed record's, or the shared random key's). */
   partitionKey: string;
   partitionKeyBytes: number;
-  hashKey: Buffer;
+  /** As 32 hex digits (see hashKeyHex). */
+  hashKey: string;
 }
 
 /** The common answer of add(): the record joined an open aggregate, nothing to queue. */
@@ -32,7 +32,6 @@ export class Aggregator<T> {
   private readonly open = new Map<string, OpenAggregate<T>>();
   /** The open aggregate of records written without a key. */
   private keyless: OpenAggregate<T> | undefined;
-  private readonly hashes = new HashKeyCache(WRITABLE_DEFAULTS.aggregationHashCacheSize);
 
   constructor(
     private readonly streamName: string,
@@ -57,8 +56,8 @@ export class Aggregator<T> {
       const ready: PendingRecord<T>[] = [];
       if (this.keyless !== undefined) ready.push(this.close(this.keyless));
       const key = randomPartitionKey();
-      const hashKey = hashKeyOf(key);
-      const aggregate = this.start(map.shardFor(hashKey) ?? '', key, hashKey);
+      const hashKey = hashKeyHex(key);
+      const aggregate = this.start(map.shardForHex(hashKey) ?? '', key, hashKey);
       this.keyless = undefined;
       if (!this.join(aggregate, { partitionKey: key, data }, record)) {
         ready.push(record); // too large to aggregate: it goes as a plain record
@@ -69,8 +68,7 @@ export class Aggregator<T> {
     }
     const partitionKey = record.entry.PartitionKey as string;
     const explicitHashKey = record.entry.ExplicitHashKey;
-    const hashKey = this.hashes.of(partitionKey, explicitHashKey);
-    const shardId = map.shardFor(hashKey) ?? '';
+    const shardId = map.shardOfKey(partitionKey, explicitHashKey) ?? '';
     const user: UserRecord = { partitionKey, data };
     if (explicitHashKey !== undefined) user.explicitHashKey = explicitHashKey;
     const open = this.open.get(shardId);
@@ -80,7 +78,8 @@ export class Aggregator<T> {
       ready.push(this.close(open));
       this.open.delete(shardId);
     }
-    const aggregate = this.start(shardId, partitionKey, hashKey);
+    // The aggregate's hash key is its first record's: computed once per aggregate, not per record.
+    const aggregate = this.start(shardId, partitionKey, hashKeyHex(partitionKey, explicitHashKey));
     if (!this.join(aggregate, user, record)) {
       ready.push(record); // too large to aggregate: it goes as a plain record
       return ready;
@@ -114,7 +113,7 @@ export class Aggregator<T> {
     return records;
   }
 
-  private start(shardId: string, partitionKey: string, hashKey: Buffer): OpenAggregate<T> {
+  private start(shardId: string, partitionKey: string, hashKey: string): OpenAggregate<T> {
     return { shardId, builder: new AggregateBuilder(), members: [], partitionKey, partitionKeyBytes: Buffer.byteLength(partitionKey, 'utf8'), hashKey };
   }
 
@@ -132,7 +131,7 @@ export class Aggregator<T> {
       Data: data,
       PartitionKey: aggregate.partitionKey,
       // Place it by the hash it was grouped by, whatever its key hashes to.
-      ExplicitHashKey: hashKeyToDecimal(aggregate.hashKey),
+      ExplicitHashKey: hexToDecimal(aggregate.hashKey),
     };
     return {
       id: first.id,

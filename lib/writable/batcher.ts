@@ -80,6 +80,29 @@ export class RecordQueue<R extends QueuedRecord> {
     return blockedKeys === undefined ? this.takeInOrder(limits) : this.takeOnePerKey(limits, blockedKeys);
   }
 
+  /**
+   * Moves records from the front onto the end of `batch`, in order, within the limits (at
+   * least one if any waits); returns their bytes. take() without blocked keys, without a
+   * new array: the rate limiter fills one batch from many shards.
+   */
+  moveInto(batch: R[], maxRecords: number, maxBytes: number): number {
+    const { items } = this;
+    const start = this.head;
+    let end = start;
+    let bytes = 0;
+    while (end < items.length && end - start < maxRecords) {
+      const record = items[end];
+      if (bytes + record.size > maxBytes && end > start) break;
+      bytes += record.size;
+      batch.push(record);
+      end++;
+    }
+    this.head = end;
+    this.queuedBytes -= bytes;
+    this.compact();
+    return bytes;
+  }
+
   private takeInOrder(limits: BatchLimits): R[] {
     const { items } = this;
     let end = this.head;

@@ -55,6 +55,8 @@ export class HotKeys {
 
   /** Forgets everything (the shard is no longer saturated). */
   clear(): void {
+    // Map#clear allocates a fresh table: skip it when nothing was counted (the common case, per batch and shard).
+    if (this.total === 0) return;
     this.counts.clear();
     this.total = 0;
   }

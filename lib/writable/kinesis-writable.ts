@@ -9,7 +9,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Writable } from 'node:stream';
 import { resolveClient } from '../client.js';
 import { AbortError, KinesisStreamsError, PutRecordsError, describeError, type FailedRecord } from '../errors.js';
-import { HashKeyCache, hashKeyOf, inRange } from '../aggregation/hash-key.js';
+import { hashKeyOf, inRange } from '../aggregation/hash-key.js';
 import { WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { publishRetry } from '../metrics/channels.js';
@@ -112,8 +112,6 @@ export class KinesisWritable<T = unknown> extends Writable {
   private readonly aggregateMaxBytes: number | undefined;
   /** Per-shard write rates, or undefined when rate limiting is off. */
   private readonly rates: ShardRates | undefined;
-  /** Hash keys of partition keys, for placing plain records on shards (rate limiting). */
-  private readonly hashKeys = new HashKeyCache(WRITABLE_DEFAULTS.aggregationHashCacheSize);
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly inFlightBatches = new Set<PendingRecord<T>[]>();
   private readonly abortController = new AbortController();
@@ -271,7 +269,7 @@ export class KinesisWritable<T = unknown> extends Writable {
         entry.ExplicitHashKey = place.startingHashKey;
         record.expectedShardId = place.shardId;
       } else {
-        record.expectedShardId = lane.shardMap.shardFor(this.hashKeys.of(entry.PartitionKey as string, entry.ExplicitHashKey));
+        record.expectedShardId = lane.shardMap.shardOfKey(entry.PartitionKey as string, entry.ExplicitHashKey);
       }
       lane.queue.push(record);
     }

@@ -198,24 +198,30 @@ export class ShardRateLimiter<R extends LimitedRecord> {
         this.saturate(shard, now);
         continue;
       }
-      const part = shard.queue.take(
-        {
-          maxRecords: Math.min(limits.maxRecords - batch.length, Math.max(1, Math.floor(shard.records.available(now)))),
-          maxBytes: Math.min(limits.maxBytes - bytes, Math.max(head.size, shard.bytes.available(now))),
-        },
-        blockedKeys,
-      );
+      const maxRecords = Math.min(limits.maxRecords - batch.length, Math.max(1, Math.floor(shard.records.available(now))));
+      const maxBytes = Math.min(limits.maxBytes - bytes, Math.max(head.size, shard.bytes.available(now)));
+      const first = batch.length;
       let partBytes = 0;
-      for (const record of part) {
-        partBytes += record.size;
-        batch.push(record);
-        this.count(shard, record, -1);
+      if (blockedKeys === undefined) {
+        // Straight into the batch: with many shards a batch takes a record or two from each.
+        partBytes = shard.queue.moveInto(batch, maxRecords, maxBytes);
+      } else {
+        for (const record of shard.queue.take({ maxRecords, maxBytes }, blockedKeys)) {
+          partBytes += record.size;
+          batch.push(record);
+        }
       }
+      const taken = batch.length - first;
+      let userRecords = 0;
+      for (let j = first; j < batch.length; j++) userRecords += batch[j].members?.length ?? 1;
+      this.queued -= taken;
+      this.queuedBytes -= partBytes;
+      shard.userRecords -= userRecords;
       bytes += partBytes;
-      shard.records.take(part.length, now);
+      shard.records.take(taken, now);
       shard.bytes.take(partBytes, now);
       if (shard.queue.length === 0) this.clearSaturation(shard);
-      else if (part.length > 0 && batch.length < limits.maxRecords && bytes < limits.maxBytes) this.saturate(shard, now);
+      else if (taken > 0 && batch.length < limits.maxRecords && bytes < limits.maxBytes) this.saturate(shard, now);
     }
     this.cursor = n === 0 ? 0 : (this.cursor + 1) % n;
     return batch;

@@ -1,14 +1,19 @@
 /**
  * Which open shard of a stream a hash key lands on, from ListShards: what the
- * aggregating writer needs so that an aggregate never mixes records of two shards.
+ * aggregating writer needs so that an aggregate never mixes records of two shards, and
+ * the rate limiter to queue each record behind its shard's tokens.
  */
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput } from '@aws-sdk/client-kinesis';
-import { decimalToHashKey, type HashKeyRange } from '../aggregation/hash-key.js';
+import { decimalToHashKey, decimalToHex, hashKeyHex, type HashKeyRange } from '../aggregation/hash-key.js';
+import { WRITABLE_DEFAULTS } from '../limits.js';
 
 interface MappedShard extends HashKeyRange {
   shardId: string;
   /** The range's first hash key, in decimal (an explicit hash key that lands on this shard). */
   startingHashKey: string;
+  /** The range as 32 hex digits: string comparison is the numeric one, and far cheaper than Buffer.compare. */
+  startHex: string;
+  endHex: string;
   open: boolean;
 }
 
@@ -17,11 +22,22 @@ export class ShardMap {
   private readonly open: MappedShard[];
   /** Every listed shard (open or closed), by id. */
   private readonly byId: Map<string, MappedShard>;
+  /**
+   * Shards of partition keys (and of explicit hash keys) already placed: keys repeat
+   * (user ids, devices), and this map never changes, so a repeated key costs one lookup
+   * instead of an MD5 and a search. Bounded: cleared when full.
+   */
+  private readonly byKey = new Map<string, string | undefined>();
+  private readonly byExplicitHashKey = new Map<string, string | undefined>();
 
   constructor(shards: Array<{ shardId: string; start: string; end: string; open: boolean }>) {
-    const mapped = shards.map((s) => ({ shardId: s.shardId, startingHashKey: s.start, start: decimalToHashKey(s.start), end: decimalToHashKey(s.end), open: s.open }));
+    const mapped = shards.map((s): MappedShard => {
+      const startHex = decimalToHex(s.start);
+      const endHex = decimalToHex(s.end);
+      return { shardId: s.shardId, startingHashKey: s.start, start: decimalToHashKey(s.start), end: decimalToHashKey(s.end), startHex, endHex, open: s.open };
+    });
     this.byId = new Map(mapped.map((s) => [s.shardId, s]));
-    this.open = mapped.filter((s) => s.open).sort((a, b) => Buffer.compare(a.start, b.start));
+    this.open = mapped.filter((s) => s.open).sort((a, b) => (a.startHex < b.startHex ? -1 : a.startHex > b.startHex ? 1 : 0));
   }
 
   /** Lists the stream's shards. Throws what the SDK throws. */
@@ -46,16 +62,35 @@ export class ShardMap {
 
   /** The open shard whose range holds `hashKey` (16 bytes, big-endian). */
   shardFor(hashKey: Buffer): string | undefined {
+    return this.shardForHex(hashKey.toString('hex'));
+  }
+
+  /** The open shard whose range holds `hex` (a hash key as 32 lowercase hex digits, see hashKeyHex). */
+  shardForHex(hex: string): string | undefined {
+    const open = this.open;
     let low = 0;
-    let high = this.open.length - 1;
+    let high = open.length - 1;
     while (low <= high) {
       const mid = (low + high) >>> 1;
-      const shard = this.open[mid];
-      if (Buffer.compare(hashKey, shard.start) < 0) high = mid - 1;
-      else if (Buffer.compare(hashKey, shard.end) > 0) low = mid + 1;
+      const shard = open[mid];
+      if (hex < shard.startHex) high = mid - 1;
+      else if (hex > shard.endHex) low = mid + 1;
       else return shard.shardId;
     }
     return undefined;
+  }
+
+  /** The open shard a record with this partition key (or explicit hash key) lands on; remembered per key. */
+  shardOfKey(partitionKey: string, explicitHashKey?: string): string | undefined {
+    const cache = explicitHashKey === undefined ? this.byKey : this.byExplicitHashKey;
+    const key = explicitHashKey ?? partitionKey;
+    let shardId = cache.get(key);
+    if (shardId === undefined && !cache.has(key)) {
+      if (cache.size >= WRITABLE_DEFAULTS.shardCacheSize) cache.clear();
+      shardId = this.shardForHex(hashKeyHex(partitionKey, explicitHashKey));
+      cache.set(key, shardId);
+    }
+    return shardId;
   }
 
   /** The open shards, by ascending hash key range. */

@@ -18,6 +18,18 @@ function fill(count: number, make: (n: number) => R = (n) => rec(n)): RecordQueu
 describe('RecordQueue', () => {
   const limits = { maxRecords: 500, maxBytes: 5 * 1024 * 1024 };
 
+  it('moveInto appends to a batch in order within the record and byte limits, at least one record', () => {
+    const queue = fill(10, (n) => rec(n, n === 3 ? 100 : 10));
+    const batch = [rec(-1)];
+    assert.equal(queue.moveInto(batch, 2, 1000), 20);
+    assert.deepEqual(batch.map((r) => r.n), [-1, 0, 1]);
+    assert.equal(queue.moveInto(batch, 10, 15), 10); // 2 fits, 3 (100 bytes) would not
+    assert.equal(queue.moveInto(batch, 10, 15), 100); // a record over the budget still goes alone
+    assert.deepEqual(batch.map((r) => r.n), [-1, 0, 1, 2, 3]);
+    assert.equal(queue.length, 6);
+    assert.equal(queue.bytes, 60);
+  });
+
   it('cuts exactly 500 records, then the rest', () => {
     const queue = fill(1001);
     assert.equal(queue.hasFullBatch(limits), true);
