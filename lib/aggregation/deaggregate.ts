@@ -22,6 +22,7 @@ export type DeaggregateResult =
   | { kind: 'aggregate'; records: DeaggregatedRecord[] };
 
 const MAGIC = LIMITS.kplMagic;
+const PLAIN: DeaggregateResult = Object.freeze({ kind: 'plain' });
 const CHECKSUM_BYTES = LIMITS.kplChecksumBytes;
 
 /** True when `data` starts with the KPL magic and is long enough to be an aggregate. */
@@ -37,7 +38,7 @@ export function isAggregated(data: Uint8Array): boolean {
 
 /** Splits an aggregated record into its user records; tells plain and corrupt records apart. */
 export function deaggregateRecord(data: Uint8Array): DeaggregateResult {
-  if (!isAggregated(data)) return { kind: 'plain' };
+  if (!isAggregated(data)) return PLAIN;
   const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const end = buffer.byteLength - CHECKSUM_BYTES;
   const digest = createHash('md5').update(buffer.subarray(MAGIC.length, end)).digest();

@@ -29,6 +29,7 @@ import { decimalToHashKey } from '../aggregation/hash-key.js';
 import { RetryPolicy, classifyError, delay, isRetriableError, type RetryEvent } from '../retry.js';
 import type { Decoder } from './decode.js';
 import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
+import type { RecordBatch } from './record-batch.js';
 import { ShardReader, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
 import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
 
@@ -89,10 +90,8 @@ interface ShardState<T> {
   readonly streamName: string;
   readonly shardId: string;
   phase: ShardPhase;
-  /** The batch being pushed, and how far. */
-  batch: KinesisRecord<T>[];
-  batchBytes: number;
-  position: number;
+  /** The answer being pushed, expanded into user records as they are pushed. */
+  batch: RecordBatch<T> | undefined;
   batchPushed: (() => void) | undefined;
   batchAborted: ((error: Error) => void) | undefined;
   /** The last record pushed, and the last one the consumer has read out (positions taken when needed). */
@@ -463,9 +462,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       streamName,
       shardId,
       phase,
-      batch: [],
-      batchBytes: 0,
-      position: 0,
+      batch: undefined,
       batchPushed: undefined,
       batchAborted: undefined,
       lastPushed: undefined,
@@ -517,7 +514,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
           // Records fetched but not yet pushed are left to the new holder.
           this.ready = this.ready.filter((s) => s !== shard);
           shard.batchAborted?.(new LeaseLostError([shardId]));
-          shard.batch = [];
+          shard.batch = undefined;
           shard.batchPushed = undefined;
           shard.batchAborted = undefined;
         }
@@ -566,11 +563,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
       retryPolicy: this.retryPolicy,
       signal: shard.abort.signal,
       deaggregate: this.deaggregate,
-      countAggregation: (dropped, corrupt) => {
-        this.subRecordsDropped += dropped;
-        this.corruptAggregates += corrupt;
-      },
-      deliver: (records, bytes) => this.accept(shard, records, bytes),
+      deliver: (batch) => this.accept(shard, batch),
       whenFlowing: () => this.whenFlowing(),
       started: (position) => {
         if (this.destroyed) return;
@@ -585,14 +578,10 @@ export class KinesisReadable<T = Buffer> extends Readable {
     };
   }
 
-  private accept(shard: ShardState<T>, records: KinesisRecord<T>[], bytes: number): Promise<void> {
+  private accept(shard: ShardState<T>, batch: RecordBatch<T>): Promise<void> {
     if (this.destroyed) return Promise.reject(new AbortError());
-    // Counted as pulled from Kinesis (the semantic conventions' consumed messages), not as pushed.
-    publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, records.length, bytes);
     return new Promise<void>((resolve, reject) => {
-      shard.batch = records;
-      shard.batchBytes = bytes;
-      shard.position = 0;
+      shard.batch = batch;
       shard.batchPushed = resolve;
       shard.batchAborted = reject;
       this.ready.push(shard);
@@ -614,27 +603,63 @@ export class KinesisReadable<T = Buffer> extends Readable {
       while (!this.paused && this.ready.length > 0 && !this.destroyed) {
         if (this.turn >= this.ready.length) this.turn = 0;
         const shard = this.ready[this.turn];
-        const record = shard.batch[shard.position++];
-        shard.lastPushed = record;
-        this.pushLog.push(shard);
-        this.pushLogRecords.push(record);
-        this.recordsRead++;
-        if (shard.position === shard.batch.length) {
-          this.bytesRead += shard.batchBytes;
-          this.ready.splice(this.turn, 1);
-          const done = shard.batchPushed;
-          shard.batch = [];
-          shard.batchPushed = undefined;
-          shard.batchAborted = undefined;
-          done?.();
-        } else {
-          this.turn++;
+        const batch = shard.batch!;
+        const record = batch.next();
+        if (record === undefined) {
+          this.finishBatch(shard, batch);
+          continue;
         }
-        if (!this.push(record)) this.paused = true;
+        shard.lastPushed = record;
+        this.recordsRead++;
+        if (batch.done) this.finishBatch(shard, batch);
+        else this.turn++;
+        this.pushAndLog(shard, record);
       }
+    } catch (error) {
+      // A DecodeError of one record stops the stream, as any other non-retriable failure.
+      this.fail(error);
     } finally {
       this.pushing = false;
     }
+  }
+
+  /**
+   * Pushes one record and notes which shard it came from, so that checkpoints know what
+   * the consumer has read out. A record handed straight to a 'data' listener (flowing,
+   * nothing buffered) is consumed at once: it is marked so before the push (a checkpoint()
+   * inside the listener includes it) and never enters the log, so it can die young.
+   */
+  private pushAndLog(shard: ShardState<T>, record: KinesisRecord<T>): void {
+    if (this.readableLength === 0) {
+      if (this.pushLogHead < this.pushLog.length) this.trimPushLog();
+      const previous = shard.lastConsumed;
+      shard.lastConsumed = record;
+      if (!this.push(record)) this.paused = true;
+      if (this.readableLength === 0) return;
+      // Buffered after all (no user code ran): log it as unread.
+      shard.lastConsumed = previous;
+      this.pushLog.push(shard);
+      this.pushLogRecords.push(record);
+      return;
+    }
+    this.pushLog.push(shard);
+    this.pushLogRecords.push(record);
+    if (!this.push(record)) this.paused = true;
+  }
+
+  /** The shard at `turn` has pushed all of `batch`: count it, and let its reader fetch again. */
+  private finishBatch(shard: ShardState<T>, batch: RecordBatch<T>): void {
+    this.bytesRead += batch.bytes;
+    this.subRecordsDropped += batch.dropped;
+    this.corruptAggregates += batch.corrupt;
+    // Counted as pulled from Kinesis (the semantic conventions' consumed messages), once handed to the consumer's queue.
+    publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, batch.records, batch.bytes);
+    this.ready.splice(this.turn, 1);
+    const done = shard.batchPushed;
+    shard.batch = undefined;
+    shard.batchPushed = undefined;
+    shard.batchAborted = undefined;
+    done?.();
   }
 
   // ---- checkpoints ----------------------------------------------------------------

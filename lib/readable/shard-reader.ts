@@ -13,33 +13,19 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import { deaggregateRecord, isAggregated } from '../aggregation/deaggregate.js';
-import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.js';
+import type { HashKeyRange } from '../aggregation/hash-key.js';
 import { AbortError, KinesisRequestError, KinesisStreamsError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { logger } from '../log.js';
 import { classifyError, delay, errorCode, isRetriableError, isThrottlingCode, type RetryEvent, type RetryPolicy } from '../retry.js';
 import { TokenBucket } from '../token-bucket.js';
-import { BUFFER_DECODER, type Decoder } from './decode.js';
+import type { Decoder } from './decode.js';
+import { RecordBatch, type BatchShard } from './record-batch.js';
 import type { StartPosition } from './shard-tracker.js';
 
 const log = logger('shard');
 
-/** A record as createKinesisReadable delivers it. */
-export interface KinesisRecord<T = Buffer> {
-  /** The record's data, decoded as the `decode` option says (a Buffer by default). */
-  data: T;
-  partitionKey: string;
-  sequenceNumber: string;
-  /** Position inside an aggregated (KPL) record. */
-  subSequenceNumber?: number;
-  explicitHashKey?: string;
-  approximateArrivalTimestamp: Date;
-  streamName: string;
-  shardId: string;
-  /** How far behind the tip of the shard this record's GetRecords call was, in ms. */
-  millisBehindLatest?: number;
-}
+export type { KinesisRecord } from './record-batch.js';
 
 /** What a shard reader needs from the Readable that owns it. */
 export interface ShardReaderHost<T> {
@@ -54,7 +40,7 @@ export interface ShardReaderHost<T> {
   /** Split KPL aggregated records into their user records. */
   readonly deaggregate: boolean;
   /** Resolves when every record of the batch has been pushed to the consumer. */
-  deliver(records: KinesisRecord<T>[], rawBytes: number): Promise<void>;
+  deliver(batch: RecordBatch<T>): Promise<void>;
   /** Resolves when the consumer is not applying backpressure. */
   whenFlowing(): Promise<void>;
   /** Called once the shard's first iterator is obtained: reading has begun at `position`. */
@@ -62,8 +48,6 @@ export interface ShardReaderHost<T> {
   /** Called after each GetRecords answer. */
   observe(millisBehindLatest: number | undefined): void;
   retry(event: RetryEvent): void;
-  /** Sub-records dropped as belonging to another shard, and aggregates delivered whole as corrupt. */
-  countAggregation(dropped: number, corrupt: number): void;
 }
 
 /** What a shard reader knows of its shard. */
@@ -99,7 +83,7 @@ export class ShardReader<T> {
   private skipThrough: { sequenceNumber: string; subSequenceNumber: number } | undefined;
   readonly streamName: string;
   readonly shardId: string;
-  private readonly filterRange: HashKeyRange | undefined;
+  private readonly batchShard: BatchShard<T>;
 
   constructor(
     protected readonly host: ShardReaderHost<T>,
@@ -108,7 +92,7 @@ export class ShardReader<T> {
   ) {
     this.streamName = shard.streamName;
     this.shardId = shard.shardId;
-    this.filterRange = shard.filterRange;
+    this.batchShard = { streamName: shard.streamName, shardId: shard.shardId, filterRange: shard.filterRange, deaggregate: host.deaggregate, decode: host.decode };
     if (position.type === 'AFTER_SEQUENCE_NUMBER' && position.subSequenceNumber !== undefined) {
       this.skipThrough = { sequenceNumber: position.sequenceNumber, subSequenceNumber: position.subSequenceNumber };
     }
@@ -183,77 +167,14 @@ export class ShardReader<T> {
     this.failures = 0;
     this.host.observe(millisBehindLatest);
     if (raw.length === 0) return;
-    const { records, bytes } = this.toRecords(raw, millisBehindLatest);
-    this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
-    if (records.length > 0) await this.host.deliver(records, bytes);
-  }
-
-  protected toRecords(raw: _Record[], millisBehindLatest: number | undefined): { records: KinesisRecord<T>[]; bytes: number } {
-    const records: KinesisRecord<T>[] = [];
-    let bytes = 0;
-    let dropped = 0;
-    let corrupt = 0;
-    for (const r of raw) {
-      const bytesIn = r.Data ?? new Uint8Array();
-      const data = Buffer.from(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
-      const sequenceNumber = r.SequenceNumber ?? '';
-      const partitionKey = r.PartitionKey ?? '';
-      const arrival = r.ApproximateArrivalTimestamp ?? new Date(0);
-      let skipUpTo = -1;
-      if (this.skipThrough !== undefined) {
-        if (this.skipThrough.sequenceNumber === sequenceNumber) skipUpTo = this.skipThrough.subSequenceNumber;
-        this.skipThrough = undefined;
-      }
-      const result = this.host.deaggregate && isAggregated(data) ? deaggregateRecord(data) : undefined;
-      if (result?.kind === 'aggregate') {
-        const subRecords = result.records;
-        for (let i = skipUpTo + 1; i < subRecords.length; i++) {
-          const sub = subRecords[i];
-          if (this.filterRange !== undefined && !inRange(hashKeyOf(sub.partitionKey, sub.explicitHashKey), this.filterRange)) {
-            dropped++;
-            continue;
-          }
-          bytes += sub.data.byteLength;
-          const record: KinesisRecord<T> = {
-            data: this.decoded(sub.data, sub.partitionKey, sequenceNumber),
-            partitionKey: sub.partitionKey,
-            sequenceNumber,
-            subSequenceNumber: i,
-            approximateArrivalTimestamp: arrival,
-            streamName: this.streamName,
-            shardId: this.shardId,
-            millisBehindLatest,
-          };
-          if (sub.explicitHashKey !== undefined) record.explicitHashKey = sub.explicitHashKey;
-          records.push(record);
-        }
-        continue;
-      }
-      if (skipUpTo >= 0) continue; // a whole record that was checkpointed
-      if (result?.kind === 'corrupt') {
-        corrupt++;
-        log('%s/%s: record %s has the KPL magic but is corrupt (%s): delivered whole', this.streamName, this.shardId, sequenceNumber, result.reason);
-      }
-      bytes += data.byteLength;
-      records.push({
-        data: this.decoded(data, partitionKey, sequenceNumber),
-        partitionKey,
-        sequenceNumber,
-        approximateArrivalTimestamp: arrival,
-        streamName: this.streamName,
-        shardId: this.shardId,
-        millisBehindLatest,
-      });
+    let skipFirstThrough = -1;
+    if (this.skipThrough !== undefined) {
+      if (this.skipThrough.sequenceNumber === raw[0].SequenceNumber) skipFirstThrough = this.skipThrough.subSequenceNumber;
+      this.skipThrough = undefined;
     }
-    if (dropped > 0 || corrupt > 0) this.host.countAggregation(dropped, corrupt);
-    return { records, bytes };
-  }
-
-  /** The record's data as the `decode` option asks; the default keeps the Buffer, at no cost. */
-  private decoded(data: Buffer, partitionKey: string, sequenceNumber: string): T {
-    const decode = this.host.decode;
-    if (decode === (BUFFER_DECODER as unknown as Decoder<T>)) return data as unknown as T;
-    return decode(data, { streamName: this.streamName, shardId: this.shardId, sequenceNumber, partitionKey });
+    const batch = new RecordBatch<T>(raw, this.batchShard, millisBehindLatest, skipFirstThrough);
+    this.lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
+    await this.host.deliver(batch);
   }
 
   /** Where to continue after an expired iterator: after the last delivered record. */

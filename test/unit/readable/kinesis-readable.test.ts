@@ -219,6 +219,23 @@ describe('createKinesisReadable', () => {
       r.destroy();
     });
 
+    it("checkpoint() inside a 'data' listener includes the record being handled, not the ones after it", async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      const sequenceNumbers = fill(fake, S0, 6);
+      const store = new MemoryCheckpointStore();
+      const r = reader(fake, { checkpointStore: store });
+      const stored = new Promise<unknown>((resolve, reject) => {
+        let seen = 0;
+        r.on('data', () => {
+          // Records handed straight to the listener are consumed as they are handed over.
+          if (++seen === 3) r.checkpoint().then(() => resolve(store.get('events', S0)), reject);
+        });
+      });
+      assert.deepEqual(await drive(clock, stored), { sequenceNumber: sequenceNumbers[2] });
+      r.destroy();
+    });
+
     it('checkpoint(record) stores that record; the last record of a finished shard becomes SHARD_END', async () => {
       const fake = new FakeKinesis();
       fake.addStream('events', 1);
