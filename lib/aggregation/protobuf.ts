@@ -27,13 +27,21 @@ export function writeVarint(buffer: Uint8Array, offset: number, value: number): 
 /** A cursor over protobuf bytes. Throws on truncated or malformed input. */
 export class ProtobufReader {
   offset: number;
+  /** Start of the content of the last field read by delimited() or delimitedEnd(). */
+  fieldStart = 0;
 
   constructor(
     readonly buffer: Uint8Array,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.offset = start;
+  }
+
+  /** Reads another span of the same buffer (no new reader per nested message). */
+  reset(start: number, end: number): void {
+    this.offset = start;
+    this.end = end;
   }
 
   get done(): boolean {
@@ -58,12 +66,19 @@ export class ProtobufReader {
 
   /** Start and end of a length-delimited field's content; moves past it. */
   delimited(): [number, number] {
+    const end = this.delimitedEnd();
+    return [this.fieldStart, end];
+  }
+
+  /** End of a length-delimited field's content (its start in `fieldStart`); moves past it. No allocation. */
+  delimitedEnd(): number {
     const length = this.varint();
     const start = this.offset;
     const end = start + length;
     if (end > this.end) throw new Error('truncated field');
+    this.fieldStart = start;
     this.offset = end;
-    return [start, end];
+    return end;
   }
 
   /** Skips a field of `wireType` whose tag was just read. */

@@ -7,7 +7,7 @@
  * Record objects die young, in the scavenger, instead of waiting in an array.
  */
 import type { _Record } from '@aws-sdk/client-kinesis';
-import { deaggregateRecord, type DeaggregatedRecord } from '../aggregation/deaggregate.js';
+import { parseAggregate, type AggregateView } from '../aggregation/deaggregate.js';
 import { hashKeyOf, inRange, type HashKeyRange } from '../aggregation/hash-key.js';
 import { logger } from '../log.js';
 import { BUFFER_DECODER, type Decoder } from './decode.js';
@@ -57,9 +57,11 @@ export class RecordBatch<T> {
   corrupt = 0;
   /** Next Kinesis record of the answer. */
   private index = 0;
-  /** The aggregate being split: its sub-records, the next one, and its Kinesis record's fields. */
-  private subs: DeaggregatedRecord[] | undefined;
+  /** The aggregate being split: its spans, the next sub-record, and its Kinesis record's fields. */
+  private subs: AggregateView | undefined;
   private subIndex = 0;
+  /** Per partition key index of the aggregate, with a filter range: 1 inside the shard, 0 outside, -1 not known yet. */
+  private keyInRange: Int8Array | undefined;
   private subSequenceNumber = '';
   private subArrival = NO_DATE;
   private readonly passThrough: boolean;
@@ -82,7 +84,7 @@ export class RecordBatch<T> {
    * sub-records to drop or a checkpointed record: next() then returns undefined.
    */
   get done(): boolean {
-    return this.index >= this.raw.length && (this.subs === undefined || this.subIndex >= this.subs.length);
+    return this.index >= this.raw.length && (this.subs === undefined || this.subIndex >= this.subs.count);
   }
 
   /** The next user record, or undefined when the answer is used up. Throws DecodeError. */
@@ -99,9 +101,10 @@ export class RecordBatch<T> {
       const sequenceNumber = r.SequenceNumber ?? '';
       const skipUpTo = this.skipFirstThrough;
       this.skipFirstThrough = -1;
-      const result = this.shard.deaggregate ? deaggregateRecord(data) : undefined;
+      const result = this.shard.deaggregate ? parseAggregate(data) : undefined;
       if (result?.kind === 'aggregate') {
-        this.subs = result.records;
+        this.subs = result.view;
+        if (this.shard.filterRange !== undefined) this.keyInRange = new Int8Array(result.view.keys.length).fill(-1);
         this.subIndex = skipUpTo + 1;
         this.subSequenceNumber = sequenceNumber;
         this.subArrival = r.ApproximateArrivalTimestamp ?? NO_DATE;
@@ -132,20 +135,24 @@ export class RecordBatch<T> {
 
   /** The next sub-record of the aggregate being split, or undefined (and the aggregate let go). */
   private nextSub(): KinesisRecord<T> | undefined {
-    const subs = this.subs!;
-    const range = this.shard.filterRange;
-    while (this.subIndex < subs.length) {
+    const view = this.subs!;
+    const fields = view.fields;
+    while (this.subIndex < view.count) {
       const i = this.subIndex++;
-      const sub = subs[i];
-      if (range !== undefined && !inRange(hashKeyOf(sub.partitionKey, sub.explicitHashKey), range)) {
+      const f = i * 4;
+      const partitionKey = view.keys[fields[f + 2]];
+      const hashKeyIndex = fields[f + 3];
+      const explicitHashKey = hashKeyIndex >= 0 ? view.hashKeys[hashKeyIndex] : undefined;
+      if (this.keyInRange !== undefined && !this.inShard(fields[f + 2], partitionKey, explicitHashKey)) {
         this.dropped++;
         continue;
       }
+      const data = view.buffer.subarray(fields[f], fields[f + 1]);
       this.records++;
-      this.bytes += sub.data.byteLength;
+      this.bytes += data.byteLength;
       const record: KinesisRecord<T> = {
-        data: this.passThrough ? (sub.data as unknown as T) : this.decoded(sub.data, sub.partitionKey, this.subSequenceNumber),
-        partitionKey: sub.partitionKey,
+        data: this.passThrough ? (data as unknown as T) : this.decoded(data, partitionKey, this.subSequenceNumber),
+        partitionKey,
         sequenceNumber: this.subSequenceNumber,
         subSequenceNumber: i,
         approximateArrivalTimestamp: this.subArrival,
@@ -153,11 +160,23 @@ export class RecordBatch<T> {
         shardId: this.shard.shardId,
         millisBehindLatest: this.millisBehindLatest,
       };
-      if (sub.explicitHashKey !== undefined) record.explicitHashKey = sub.explicitHashKey;
+      if (explicitHashKey !== undefined) record.explicitHashKey = explicitHashKey;
       return record;
     }
     this.subs = undefined;
+    this.keyInRange = undefined;
     return undefined;
+  }
+
+  /** Whether a sub-record belongs to this shard; by partition key index when it has no explicit hash key (one MD5 per key). */
+  private inShard(keyIndex: number, partitionKey: string, explicitHashKey: string | undefined): boolean {
+    const range = this.shard.filterRange!;
+    if (explicitHashKey !== undefined) return inRange(hashKeyOf(partitionKey, explicitHashKey), range);
+    const known = this.keyInRange![keyIndex];
+    if (known >= 0) return known === 1;
+    const inside = inRange(hashKeyOf(partitionKey), range);
+    this.keyInRange![keyIndex] = inside ? 1 : 0;
+    return inside;
   }
 
   private decoded(data: Buffer, partitionKey: string, sequenceNumber: string): T {
