@@ -3,7 +3,7 @@
  * RSS and CPU belong to this case alone:
  *
  *   node --import tsx benchmarks/bench-case.ts --mode raw|writer --endpoint URL \
- *     --size 100 --count 200000 [--warmup 20000] [--max-in-flight 8] [--linger-ms 50] [--max-buffered 10000] [--rate 20000]
+ *     --size 100 --count 200000 [--warmup 20000] [--max-in-flight 8] [--linger-ms 50] [--max-buffered 10000] [--rate 20000] [--no-rate-limit]
  *   (--mode agg-writer | agg-writer-keys: the writer with aggregation: true, random keys | 1000 partition keys)
  *   node --import tsx benchmarks/bench-case.ts --mode raw-read|reader --endpoint URL --stream read-4x100000x100 \
  *     [--warmup 40000] [--consume data|iterator] [--max-records-per-call N] [--high-water-mark N]
@@ -15,7 +15,9 @@
  *
  * `raw` is the baseline: the AWS SDK's PutRecords in a loop, 500 entries per request,
  * `maxInFlight` requests at a time. `writer` pipes the same Buffers through
- * createKinesisWritable with default options (unless overridden). Both use the client of
+ * createKinesisWritable with default options (unless overridden; the per-shard rate limiter
+ * included, so the stub must describe shards enough for the load, or the case passes
+ * --no-rate-limit and says why). Both use the client of
  * lib/client.ts, so the HTTP handler is identical. A warm-up of the same mode runs first
  * (JIT, lazy SDK initialisation), then the measured run with a new client. `--rate`
  * (writer only) paces the source to that many records/s instead of as fast as the
@@ -33,6 +35,7 @@ import { LIMITS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import { randomPartitionKey } from '../lib/writable/partition-key.js';
 import { createKinesisWritable, type KinesisWritableOptions } from '../lib/writable/kinesis-writable.js';
 import { buildPayloads } from './payloads.js';
+import { CREDENTIALS, figures, REGION, sampleRun, type RunFigures } from './measure.js';
 import { runReadCase, runStallCase, type ReadMode, type StallMode } from './read-case.js';
 
 export { buildPayloads };
@@ -48,32 +51,20 @@ export const AGG_DISTINCT_KEYS = 1000;
 export type Mode = WriteMode | ReadMode;
 
 /** What one case reports. */
-export interface CaseResult {
+export interface CaseResult extends RunFigures {
   mode: WriteMode;
   recordBytes: number;
   records: number;
-  wallMs: number;
-  recordsPerSec: number;
-  /** Client process CPU (user + system) over the measured run, in µs. */
-  cpuUs: number;
-  cpuUsPerRecord: number;
-  /** Highest RSS sampled every 50 ms during the measured run, in MiB. */
-  peakRssMiB: number;
-  /** RSS just before the measured run, in MiB. */
-  startRssMiB: number;
   /** PutRecords requests sent (including retries). */
   requests: number;
   /** Entries sent again after a failure. */
   retries: number;
   /** Bytes acknowledged: data + partition keys. */
   bytes: number;
-  options: { maxInFlight: number; lingerMs: number | null; maxBufferedRecords: number | null; rate: number | null; aggregation: boolean };
+  options: { maxInFlight: number; lingerMs: number | null; maxBufferedRecords: number | null; rate: number | null; aggregation: boolean; rateLimit: boolean | null };
 }
 
 const STREAM_NAME = 'bench';
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-const REGION = 'us-east-1';
-const MiB = 1024 * 1024;
 
 interface RunOutcome {
   requests: number;
@@ -146,9 +137,7 @@ async function runWriter(
       yield payloads[i & mask];
     }
   }
-  // The stub enforces no per-shard limits: it stands for a stream with shards enough for
-  // the load, so the per-shard rate limiter is off here (benchmarks/limits-case.ts measures it).
-  const writer = createKinesisWritable<Buffer>({ streamName: STREAM_NAME, endpoint, region: REGION, credentials: CREDENTIALS, rateLimit: false, ...overrides });
+  const writer = createKinesisWritable<Buffer>({ streamName: STREAM_NAME, endpoint, region: REGION, credentials: CREDENTIALS, ...overrides });
   await pipeline(Readable.from(rate === undefined ? items() : pacedItems(rate)), writer);
   const stats = writer.stats();
   if (stats.failed !== 0) throw new Error(`writer: ${stats.failed} record(s) failed`);
@@ -185,6 +174,8 @@ export async function runCase(options: {
   lingerMs?: number;
   maxBufferedRecords?: number;
   rate?: number;
+  /** Turns the writer's per-shard rate limiter off (default: on, as in the library). */
+  noRateLimit?: boolean;
 }): Promise<CaseResult> {
   const { mode, endpoint, recordBytes, count } = options;
   const maxInFlight = options.maxInFlight ?? WRITABLE_DEFAULTS.maxInFlight;
@@ -192,6 +183,7 @@ export async function runCase(options: {
   if (options.maxInFlight !== undefined) overrides.maxInFlight = options.maxInFlight;
   if (options.lingerMs !== undefined) overrides.lingerMs = options.lingerMs;
   if (options.maxBufferedRecords !== undefined) overrides.maxBufferedRecords = options.maxBufferedRecords;
+  if (options.noRateLimit === true) overrides.rateLimit = false;
   const payloads = buildPayloads(recordBytes);
   if (mode === 'agg-writer' || mode === 'agg-writer-keys') overrides.aggregation = true;
   if (mode === 'agg-writer-keys') {
@@ -204,31 +196,14 @@ export async function runCase(options: {
   // Let the warm-up's sockets close and its garbage settle before measuring.
   await sleep(50);
 
-  const startRss = process.memoryUsage.rss();
-  let peakRss = startRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 50);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const outcome = await runOnce(mode, endpoint, payloads, count, maxInFlight, overrides, options.rate);
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-
+  const run = await sampleRun(() => runOnce(mode, endpoint, payloads, count, maxInFlight, overrides, options.rate));
+  const outcome = run.value;
   if (outcome.stored !== count) throw new Error(`${mode}: ${outcome.stored} record(s) acknowledged, expected ${count}`);
-  const cpuUs = cpu.user + cpu.system;
   return {
     mode,
     recordBytes,
     records: count,
-    wallMs,
-    recordsPerSec: count / (wallMs / 1000),
-    cpuUs,
-    cpuUsPerRecord: cpuUs / count,
-    peakRssMiB: peakRss / MiB,
-    startRssMiB: startRss / MiB,
+    ...figures(run, count),
     requests: outcome.requests,
     retries: outcome.retries,
     bytes: outcome.bytes,
@@ -238,6 +213,7 @@ export async function runCase(options: {
       maxBufferedRecords: mode !== 'raw' ? (options.maxBufferedRecords ?? WRITABLE_DEFAULTS.maxBufferedRecords) : null,
       rate: options.rate ?? null,
       aggregation: overrides.aggregation === true,
+      rateLimit: mode !== 'raw' ? options.noRateLimit !== true : null,
     },
   };
 }
@@ -254,6 +230,7 @@ async function main(): Promise<void> {
       'linger-ms': { type: 'string' },
       'max-buffered': { type: 'string' },
       rate: { type: 'string' },
+      'no-rate-limit': { type: 'boolean', default: false },
       stream: { type: 'string' },
       consume: { type: 'string', default: 'data' },
       'max-records-per-call': { type: 'string' },
@@ -312,6 +289,7 @@ async function main(): Promise<void> {
     lingerMs: values['linger-ms'] === undefined ? undefined : Number(values['linger-ms']),
     maxBufferedRecords: values['max-buffered'] === undefined ? undefined : Number(values['max-buffered']),
     rate: values.rate === undefined ? undefined : Number(values.rate),
+    noRateLimit: values['no-rate-limit'],
   });
   process.stdout.write(JSON.stringify(result) + '\n');
 }

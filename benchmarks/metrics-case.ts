@@ -23,12 +23,9 @@
  * (npm run bench runs it too, after writing that file). An instrumented run also checks
  * that the metrics counted every record, so the measured instrumentation did its work.
  */
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -36,12 +33,11 @@ import { METRICS, instrument } from '../lib/metrics/otel.js';
 import { createKinesisReadable } from '../lib/readable/kinesis-readable.js';
 import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
 import { buildPayloads, runCase } from './bench-case.js';
+import { median, runJsonProcess, startStub } from './measure.js';
 import { runReadCase } from './read-case.js';
 import { writeResultsSection } from './results-section.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const STUB_SCRIPT = fileURLToPath(new URL('./stub-server.ts', import.meta.url));
 const HEADING = '## Metrics overhead';
 const TARGET = 1.03;
 /**
@@ -76,7 +72,8 @@ async function child(side: Side, instrumented: boolean, endpoint: string, count:
   try {
     const result =
       side === 'writer'
-        ? await runCase({ mode: 'writer', endpoint, recordBytes: 100, count, warmup })
+        ? // Without the rate limiter, like the in-memory arm below: both arms measure the metrics, not the limiter.
+          await runCase({ mode: 'writer', endpoint, recordBytes: 100, count, warmup, noRateLimit: true })
         : await runReadCase({ mode: 'reader', endpoint, stream, warmup });
     let counted = 0;
     if (instrumented) {
@@ -164,7 +161,7 @@ export async function inProcessWriter(count: number): Promise<void> {
     for (let i = 0; i < count; i++) yield payloads[i & mask];
   }
   const client = inMemoryClient(0);
-  // As the stub cases: the in-memory server enforces no shard limits, so neither does the writer.
+  // The in-memory server enforces no shard limits, so neither does the writer (the fresh-process arm likewise).
   const writer = createKinesisWritable<Buffer>({ streamName: 'bench', client, rateLimit: false });
   await pipeline(Readable.from(items()), writer);
   client.destroy();
@@ -213,40 +210,8 @@ async function inProcess(side: Side, instrumented: boolean, count: number, runs:
 
 // ---- the comparison (parent process) ----------------------------------------------------
 
-interface Stub {
-  endpoint: string;
-  close(): void;
-}
-
-async function startStub(): Promise<Stub> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', STUB_SCRIPT, '--shards', String(WRITE_SHARDS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: proc.stdout });
-  const [first] = (await Promise.race([
-    once(lines, 'line', { signal: AbortSignal.timeout(15_000) }),
-    once(proc, 'exit').then(([code]) => {
-      throw new Error(`stub server exited with code ${code}`);
-    }),
-  ])) as [string];
-  lines.close();
-  const endpoint = `http://127.0.0.1:${(JSON.parse(first) as { port: number }).port}`;
-  return { endpoint, close: () => proc.kill() };
-}
-
 async function runChild(args: string[]): Promise<ChildResult> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await once(proc, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`metrics-case ${args.join(' ')} failed (exit ${code}):\n${stderr.trim().split('\n').slice(-20).join('\n')}`);
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ChildResult;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return runJsonProcess<ChildResult>(SELF, args);
 }
 
 export interface OverheadRow {
@@ -284,7 +249,7 @@ export async function metricsOverhead(options: { reps: number; quick: boolean; l
   const perShard = 50_000 * scale;
   const stream = `read-${READ_SHARDS}x${perShard}x100`;
   const readWarmup = Math.round((READ_SHARDS * perShard) / 2);
-  const stub = await startStub();
+  const stub = await startStub(['--shards', String(WRITE_SHARDS)]);
   const rows: OverheadRow[] = [];
   try {
     const primed = await fetch(`${stub.endpoint}/prime?stream=${stream}&limit=10000`);

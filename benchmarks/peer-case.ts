@@ -30,6 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomPartitionKey } from '../lib/writable/partition-key.js';
+import { CREDENTIALS, REGION, sampleRun, stubStats } from './measure.js';
 
 export const PEERS = ['aws-kinesis-writable', 'kinesis-streams', 'lifion-kinesis'] as const;
 export type Peer = (typeof PEERS)[number];
@@ -54,12 +55,9 @@ export interface PeerResult {
 }
 
 const STREAM_NAME = 'bench';
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const RECORD_BYTES = 100;
 /** JSON.stringify of this object is RECORD_BYTES long. */
 const ITEM = { d: 'x'.repeat(RECORD_BYTES - 8) };
-const MiB = 1024 * 1024;
 const require = createRequire(new URL('./package.json', import.meta.url));
 
 // Minimal shapes of the peers' CommonJS exports (they ship no types); loaded as unknown, narrowed here.
@@ -90,12 +88,6 @@ function peerVersion(peer: Peer): string {
 
 function awsOptions(endpoint: string): Record<string, unknown> {
   return { endpoint, region: REGION, sslEnabled: false, ...CREDENTIALS };
-}
-
-async function stubStats(endpoint: string): Promise<{ userRecords: number; putRecordsRequests: number }> {
-  const response = await fetch(`${endpoint}/stats`);
-  if (!response.ok) throw new Error(`stub /stats answered ${response.status}`);
-  return (await response.json()) as { userRecords: number; putRecordsRequests: number };
 }
 
 /** Waits until the stub holds `target` user records, or none arrived for `quietMs`; returns the count and when the last arrived. */
@@ -174,28 +166,22 @@ async function main(): Promise<void> {
   await sleep(50);
 
   const before = await stubStats(endpoint);
-  const startRss = process.memoryUsage.rss();
-  let peakRss = startRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 50);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
   let error: string | null = null;
-  try {
-    await runPeer(peer, endpoint, count);
-  } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
-  }
   // A peer that returns before its requests are answered keeps working while the stub is
   // polled, so CPU runs to the last arrival (the polling's own few fetches are included).
-  const arrived = await waitForStub(endpoint, before.userRecords + count);
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
+  const run = await sampleRun(async () => {
+    try {
+      await runPeer(peer, endpoint, count);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    return waitForStub(endpoint, before.userRecords + count);
+  });
+  const arrived = run.value;
   const after = await stubStats(endpoint);
-  const wallMs = Math.max(arrived.lastArrival - t0, 1);
+  const wallMs = Math.max(arrived.lastArrival - run.startedAt, 1);
   const stored = arrived.userRecords - before.userRecords;
-  const cpuUs = cpu.user + cpu.system;
+  const cpuUs = run.cpuUs;
   const result: PeerResult = {
     peer,
     version,
@@ -206,7 +192,7 @@ async function main(): Promise<void> {
     recordsPerSec: stored / (wallMs / 1000),
     cpuUs,
     cpuUsPerRecord: cpuUs / Math.max(stored, 1),
-    peakRssMiB: peakRss / MiB,
+    peakRssMiB: run.peakRssMiB,
     requests: after.putRecordsRequests - before.putRecordsRequests,
     error,
   };

@@ -20,21 +20,20 @@
  *   maxRecordsPerCall + highWaterMark, a stalled reader makes more GetRecords calls than it
  *   has shards, or live memory at any sample exceeds memoryAllowance(): the record bound
  *   with a per-record object allowance, one answer being parsed per shard, and a fixed
- *   slack (needs node --expose-gc).
+ *   slack (needs node --expose-gc). On a stream of aggregates (`agg-…`, stalled only) the
+ *   live memory is bounded in user records instead (aggregatedMemoryAllowance).
  */
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKinesisClient } from '../lib/client.js';
 import { LIMITS, READABLE_DEFAULTS } from '../lib/limits.js';
 import { createKinesisReadable, type KinesisReadable, type KinesisReadableOptions } from '../lib/readable/kinesis-readable.js';
+import { CREDENTIALS, figures, MiB, REGION, sampleRun, stubReadCounters as stubCounters, type RunFigures } from './measure.js';
 import { aggregateRing } from './stub-read.js';
 
 export type ReadMode = 'raw-read' | 'reader';
 export type StallMode = 'stalled' | 'slow';
 
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-const REGION = 'us-east-1';
-const MiB = 1024 * 1024;
 /** Allowance per held record beyond its data: our record object, the SDK's, the Buffer view, strings. */
 export const RECORD_OBJECT_ALLOWANCE_BYTES = 1024;
 /** Allowance for everything else a reader holds: client, sockets, timers. */
@@ -51,6 +50,29 @@ export function memoryAllowance(shards: number, maxRecordsPerCall: number, highW
   const boundRecords = shards * maxRecordsPerCall + highWaterMark;
   const base64Bytes = Math.ceil(recordBytes / 3) * 4;
   return boundRecords * (recordBytes + RECORD_OBJECT_ALLOWANCE_BYTES) + shards * maxRecordsPerCall * base64Bytes * PARSE_COPIES + FIXED_SLACK_BYTES;
+}
+
+/**
+ * The same for a stream of KPL aggregates, bounded in user records: per shard one GetRecords
+ * answer of aggregates (at most maxRecordsPerCall of them and 10 MiB, with its parse copies;
+ * the user records' data are views into it), at most one aggregate's user records expanded
+ * per shard, and highWaterMark user records in the Readable's buffer, each with the
+ * per-record object allowance; plus the fixed slack. A reader that expands a whole answer
+ * into user record objects at once (up to ~64k per shard) exceeds it.
+ */
+export function aggregatedMemoryAllowance(shards: number, maxRecordsPerCall: number, highWaterMark: number, aggregateBytes: number, usersPerAggregate: number): number {
+  const answerBytes = Math.min(LIMITS.getRecordsMaxBytes, maxRecordsPerCall * aggregateBytes);
+  return shards * answerBytes * PARSE_COPIES + (shards * usersPerAggregate + highWaterMark) * RECORD_OBJECT_ALLOWANCE_BYTES + FIXED_SLACK_BYTES;
+}
+
+/** The name of a stub read stream (benchmarks/stub-read.ts) of plain records. */
+export function readStreamName(c: { shards: number; recordsPerShard: number; recordBytes: number }): string {
+  return `read-${c.shards}x${c.recordsPerShard}x${c.recordBytes}`;
+}
+
+/** The name of a stub read stream whose records are KPL aggregates of `users` records of `userBytes`. */
+export function aggStreamName(c: { shards: number; aggregatesPerShard: number; users: number; userBytes: number }): string {
+  return `agg-${c.shards}x${c.aggregatesPerShard}x${c.users}x${c.userBytes}`;
 }
 
 /** The shape of a stub read stream, from its name. */
@@ -79,23 +101,8 @@ export function readStreamShape(stream: string): {
   return { shards: Number(match[1]), recordsPerShard: Number(match[2]), recordBytes, usersPerRecord: 1, userBytes: recordBytes };
 }
 
-interface StubReadCounters {
-  getRecords: number;
-  emptyGetRecords: number;
-  recordsServed: number;
-  dataBytesServed: number;
-  pagesBuilt: number;
-}
-
-async function stubCounters(endpoint: string, stream: string): Promise<StubReadCounters> {
-  const response = await fetch(`${endpoint}/stats?stream=${encodeURIComponent(stream)}`);
-  if (!response.ok) throw new Error(`stub /stats answered ${response.status}`);
-  const stats = (await response.json()) as { readStreams: Record<string, StubReadCounters> };
-  return stats.readStreams[stream] ?? { getRecords: 0, emptyGetRecords: 0, recordsServed: 0, dataBytesServed: 0, pagesBuilt: 0 };
-}
-
 /** What a raw-read or reader case reports. */
-export interface ReadCaseResult {
+export interface ReadCaseResult extends RunFigures {
   mode: ReadMode;
   stream: string;
   shards: number;
@@ -106,12 +113,6 @@ export interface ReadCaseResult {
   usersPerRecord: number;
   /** Data bytes read (sum of the records' data lengths). */
   bytes: number;
-  wallMs: number;
-  recordsPerSec: number;
-  cpuUs: number;
-  cpuUsPerRecord: number;
-  peakRssMiB: number;
-  startRssMiB: number;
   /** GetRecords calls the stub answered during the measured run. */
   requests: number;
   /** Records the stub sent during the measured run (≥ records: a reader may fetch ahead). */
@@ -213,23 +214,12 @@ export async function runReadCase(options: {
   const before = await stubCounters(endpoint, stream);
   await sleep(50);
 
-  const startRss = process.memoryUsage.rss();
-  let peakRss = startRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 50);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const outcome = await once(undefined);
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const run = await sampleRun(() => once(undefined));
+  const outcome = run.value;
   const after = await stubCounters(endpoint, stream);
 
   if (outcome.records !== count) throw new Error(`${mode}: read ${outcome.records} record(s), expected ${count}`);
   if (outcome.bytes !== count * recordBytes) throw new Error(`${mode}: read ${outcome.bytes} data bytes, expected ${count * recordBytes}`);
-  const cpuUs = cpu.user + cpu.system;
   return {
     mode,
     stream,
@@ -238,12 +228,7 @@ export async function runReadCase(options: {
     records: count,
     usersPerRecord: shape.usersPerRecord,
     bytes: outcome.bytes,
-    wallMs,
-    recordsPerSec: count / (wallMs / 1000),
-    cpuUs,
-    cpuUsPerRecord: cpuUs / count,
-    peakRssMiB: peakRss / MiB,
-    startRssMiB: startRss / MiB,
+    ...figures(run, count),
     requests: after.getRecords - before.getRecords,
     recordsServed: after.recordsServed - before.recordsServed,
     retries: 0,
@@ -271,7 +256,12 @@ export interface StallResult {
   mode: StallMode;
   stream: string;
   shards: number;
+  /** Data bytes of one Kinesis record (an aggregate on an aggregated stream). */
   recordBytes: number;
+  /** User records per Kinesis record (1 on a plain stream). */
+  usersPerRecord: number;
+  /** On an aggregated stream: the bound in user records, open shards × users per aggregate + highWaterMark. */
+  userBoundRecords: number | null;
   maxRecordsPerCall: number;
   highWaterMark: number;
   durationMs: number;
@@ -343,6 +333,9 @@ export async function runStallCase(options: {
 }): Promise<StallResult> {
   const { mode, endpoint, stream, maxRecordsPerCall, highWaterMark, durationMs } = options;
   const shape = readStreamShape(stream);
+  const aggregated = shape.usersPerRecord > 1;
+  // Held records are counted as served Kinesis records − consumed records: only comparable when the consumer takes none.
+  if (aggregated && mode !== 'stalled') throw new Error('an aggregated stream is measured with a stalled consumer only');
   const readerOptions = {
     endpoint,
     region: REGION,
@@ -414,7 +407,7 @@ export async function runStallCase(options: {
           try {
             // Stopping must not destroy the reader: its memory is measured after the run.
             for await (const record of reader.iterator({ destroyOnReturn: false })) {
-              if (record.data.length !== shape.recordBytes) throw new Error(`record of ${record.data.length} bytes`);
+              if (record.data.length !== shape.userBytes) throw new Error(`record of ${record.data.length} bytes`);
               if (++consumed % options.consumeEvery === 0) await sleep(options.consumeSleepMs);
               if (performance.now() - t0 >= durationMs) break;
             }
@@ -448,10 +441,17 @@ export async function runStallCase(options: {
   const getRecords = end.getRecords - start.getRecords;
   const boundRecords = shape.shards * maxRecordsPerCall + highWaterMark;
   const boundBytes = boundRecords * shape.recordBytes;
-  const allowedBytes = memoryAllowance(shape.shards, maxRecordsPerCall, highWaterMark, shape.recordBytes);
+  const allowedBytes = aggregated
+    ? aggregatedMemoryAllowance(shape.shards, maxRecordsPerCall, highWaterMark, shape.recordBytes, shape.usersPerRecord)
+    : memoryAllowance(shape.shards, maxRecordsPerCall, highWaterMark, shape.recordBytes);
   const served = end.recordsServed - start.recordsServed;
   const callsPerSecond = LIMITS.shardGetRecordsCallsPerSecond;
-  const unboundedFetched = Math.min(shape.shards * shape.recordsPerShard, Math.floor((elapsed / 1000) * callsPerSecond + 1) * maxRecordsPerCall * shape.shards);
+  // In user records (the consumer's unit): answers of at most maxRecordsPerCall Kinesis records and 10 MiB.
+  const perAnswer = Math.min(maxRecordsPerCall, Math.max(1, Math.floor(LIMITS.getRecordsMaxBytes / shape.recordBytes))) * shape.usersPerRecord;
+  const unboundedFetched = Math.min(
+    shape.shards * shape.recordsPerShard * shape.usersPerRecord,
+    Math.floor((elapsed / 1000) * callsPerSecond + 1) * perAnswer * shape.shards,
+  );
   const violations: string[] = [];
   if (maxReadableLength > highWaterMark) violations.push(`readableLength reached ${maxReadableLength} > highWaterMark ${highWaterMark}`);
   if (maxHeld > boundRecords) violations.push(`the reader held up to ${maxHeld} records > bound ${boundRecords} (shards × maxRecordsPerCall + highWaterMark)`);
@@ -465,6 +465,8 @@ export async function runStallCase(options: {
     stream,
     shards: shape.shards,
     recordBytes: shape.recordBytes,
+    usersPerRecord: shape.usersPerRecord,
+    userBoundRecords: aggregated ? shape.shards * shape.usersPerRecord + highWaterMark : null,
     maxRecordsPerCall,
     highWaterMark,
     durationMs: Math.round(elapsed),
@@ -482,7 +484,7 @@ export async function runStallCase(options: {
     peakGrowthMiB: (peakHeap - baseHeap) / MiB,
     retainedGrowthMiB: retained === null ? null : retained / MiB,
     // Only meaningful while the reader holds a steady amount, i.e. with a stalled consumer.
-    retainedBytesPerHeldRecord: retained === null || mode !== 'stalled' || served <= 0 ? null : retained / served,
+    retainedBytesPerHeldRecord: retained === null || mode !== 'stalled' || served <= 0 ? null : retained / (served * shape.usersPerRecord),
     peakRssGrowthMiB: (peakRss - base.rss) / MiB,
     live: live.map(([t, v]) => [t, Number(v.toFixed(2))]),
     liveMaxMiB: liveMax,
