@@ -18,6 +18,7 @@ import { Aggregator } from './aggregator.js';
 import { RecordQueue, type BatchLimits } from './batcher.js';
 import { putRecords, type PutOutcome } from './put-records.js';
 import { ShardRateLimiter, type SaturatedShard, type ShardRates } from './rate-limiter.js';
+import { planShard } from './placement.js';
 import { ShardMap } from './shard-map.js';
 import { toPendingRecord, type PendingRecord, type RecordRules } from './record.js';
 import { resolveOptions, type KinesisWritableOptions } from './writable-options.js';
@@ -251,8 +252,8 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   /**
    * A user record goes to the queue, or into an aggregate; with aggregation or rate
-   * limiting, once the shard map is known. A rate-limited record is planned for its shard;
-   * one without a partition key goes to a shard with room (by an explicit hash key).
+   * limiting, once the shard map is known. A rate-limited record is queued for its shard
+   * (placement.ts).
    */
   private enqueue(lane: Lane<T>, record: PendingRecord<T>): void {
     if (lane.aggregator === undefined && lane.limiter === undefined) {
@@ -262,16 +263,9 @@ export class KinesisWritable<T = unknown> extends Writable {
       this.loadShardMap(lane);
     } else if (lane.aggregator !== undefined) {
       for (const ready of lane.aggregator.add(record, lane.shardMap)) lane.queue.push(ready);
-    } else {
-      const entry = record.entry;
-      const place = record.keyless && entry.ExplicitHashKey === undefined ? lane.limiter?.placeKeyless() : undefined;
-      if (place !== undefined) {
-        entry.ExplicitHashKey = place.startingHashKey;
-        record.expectedShardId = place.shardId;
-      } else {
-        record.expectedShardId = lane.shardMap.shardOfKey(entry.PartitionKey as string, entry.ExplicitHashKey);
-      }
-      lane.queue.push(record);
+    } else if (lane.limiter !== undefined) {
+      planShard(record, lane.shardMap, lane.limiter);
+      lane.limiter.push(record);
     }
   }
 

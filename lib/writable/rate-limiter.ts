@@ -136,6 +136,11 @@ export class ShardRateLimiter<R extends LimitedRecord> {
     return best;
   }
 
+  /** True while records for `shardId` wait for its tokens. */
+  isSaturated(shardId: string): boolean {
+    return this.shards.get(shardId)?.saturatedSince !== undefined;
+  }
+
   /** True when the waiting records fill at least one batch. */
   hasFullBatch(limits: BatchLimits): boolean {
     return this.queued >= limits.maxRecords || this.queuedBytes >= limits.maxBytes;
