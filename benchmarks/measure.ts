@@ -82,6 +82,18 @@ export async function sampleRun<T>(run: () => Promise<T>): Promise<Sampled<T>> {
   }
 }
 
+/** CPU µs per record of each of `reps` runs of `run` (which handles `records` records) in this process: in-process profiles. */
+export async function cpuPerRecordRuns(run: () => Promise<unknown>, reps: number, records: number): Promise<number[]> {
+  const perRecord: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const cpu0 = process.cpuUsage();
+    await run();
+    const cpu = process.cpuUsage(cpu0);
+    perRecord.push((cpu.user + cpu.system) / records);
+  }
+  return perRecord;
+}
+
 // ---- child processes (in the orchestrator) ----------------------------------------------
 
 /**

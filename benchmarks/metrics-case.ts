@@ -33,7 +33,7 @@ import { METRICS, instrument } from '../lib/metrics/otel.js';
 import { createKinesisReadable } from '../lib/readable/kinesis-readable.js';
 import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
 import { buildPayloads, runCase } from './bench-case.js';
-import { median, runJsonProcess, startStub } from './measure.js';
+import { cpuPerRecordRuns, median, runJsonProcess, startStub } from './measure.js';
 import { runReadCase } from './read-case.js';
 import { writeResultsSection } from './results-section.js';
 
@@ -188,13 +188,7 @@ async function inProcess(side: Side, instrumented: boolean, count: number, runs:
   const instrumentation = instrumented ? instrument({ meter: provider.getMeter('bench') }) : undefined;
   const run = side === 'writer' ? inProcessWriter : inProcessReader;
   for (let warmup = 0; warmup < 3; warmup++) await run(count);
-  const cpuUsPerRecord: number[] = [];
-  for (let k = 0; k < runs; k++) {
-    const cpu0 = process.cpuUsage();
-    await run(count);
-    const cpu = process.cpuUsage(cpu0);
-    cpuUsPerRecord.push((cpu.user + cpu.system) / count);
-  }
+  const cpuUsPerRecord = await cpuPerRecordRuns(() => run(count), runs, count);
   let counted = 0;
   if (instrumented) {
     await metricReader.forceFlush();

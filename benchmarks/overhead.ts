@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { LIMITS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import { randomPartitionKey } from '../lib/writable/partition-key.js';
 import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
+import { cpuPerRecordRuns, spread } from './measure.js';
 import { buildPayloads } from './payloads.js';
 
 const { values } = parseArgs({
@@ -118,15 +119,8 @@ async function keys(n: number): Promise<void> {
 /** Median µs per record over `reps` runs, after a warm-up run. */
 async function measure(fn: (n: number) => Promise<void>): Promise<{ median: number; min: number }> {
   await fn(count);
-  const perRecord: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const cpu0 = process.cpuUsage();
-    await fn(count);
-    const cpu = process.cpuUsage(cpu0);
-    perRecord.push((cpu.user + cpu.system) / count);
-  }
-  perRecord.sort((a, b) => a - b);
-  return { median: perRecord[perRecord.length >> 1], min: perRecord[0] };
+  const { median, min } = spread(await cpuPerRecordRuns(() => fn(count), reps, count));
+  return { median, min };
 }
 
 const ROWS = {

@@ -20,6 +20,7 @@ import type { GetRecordsCommand, GetRecordsOutput, GetShardIteratorCommand, Kine
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../lib/limits.js';
 import { createKinesisReadable } from '../lib/readable/kinesis-readable.js';
+import { cpuPerRecordRuns, spread } from './measure.js';
 import { buildPayloads } from './payloads.js';
 
 const { values } = parseArgs({
@@ -111,16 +112,12 @@ async function reader(): Promise<void> {
 
 /** Median µs per record over `reps` runs of `rounds` rounds, after a warm-up run. */
 async function measure(fn: () => Promise<void>): Promise<{ median: number; min: number }> {
-  for (let i = 0; i < rounds; i++) await fn();
-  const perRecord: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const cpu0 = process.cpuUsage();
+  const allRounds = async (): Promise<void> => {
     for (let i = 0; i < rounds; i++) await fn();
-    const cpu = process.cpuUsage(cpu0);
-    perRecord.push((cpu.user + cpu.system) / (count * rounds));
-  }
-  perRecord.sort((a, b) => a - b);
-  return { median: perRecord[perRecord.length >> 1], min: perRecord[0] };
+  };
+  await allRounds();
+  const { median, min } = spread(await cpuPerRecordRuns(allRounds, reps, count * rounds));
+  return { median, min };
 }
 
 const result = { raw: await measure(raw), reader: await measure(reader) };
