@@ -278,7 +278,7 @@ export interface StallResult {
   maxHeldRecords: number;
   /** open shards × maxRecordsPerCall + highWaterMark. */
   boundRecords: number;
-  /** boundRecords × record size. */
+  /** boundRecords × record size (on aggregates: userBoundRecords × user record size). */
   boundBytes: number;
   /** What the assertion allows (memoryAllowance). */
   allowedBytes: number;
@@ -440,7 +440,8 @@ export async function runStallCase(options: {
 
   const getRecords = end.getRecords - start.getRecords;
   const boundRecords = shape.shards * maxRecordsPerCall + highWaterMark;
-  const boundBytes = boundRecords * shape.recordBytes;
+  // On aggregates the bound is in user records: their data, not the aggregates'.
+  const boundBytes = aggregated ? (shape.shards * shape.usersPerRecord + highWaterMark) * shape.userBytes : boundRecords * shape.recordBytes;
   const allowedBytes = aggregated
     ? aggregatedMemoryAllowance(shape.shards, maxRecordsPerCall, highWaterMark, shape.recordBytes, shape.usersPerRecord)
     : memoryAllowance(shape.shards, maxRecordsPerCall, highWaterMark, shape.recordBytes);

@@ -197,7 +197,7 @@ export async function readerBench(cfg: BenchConfig, stub: Stub): Promise<ReaderB
     const floor = pacingFloor(c);
     log(
       `\nReader: ${c.recordBytes} B records, ${c.shards} shard(s) × ${fmt.int(c.recordsPerShard)} (+10% warm-up), ${c.reps} rep(s); ` +
-        `pacing floor ${fmt.int(floor.floorMs)} ms (${floor.calls} calls per shard, ${floor.limit})`,
+        `pacing floor ${fmt.int(floor.floorMs)} ms (${floor.calls} call(s) per shard, ${floor.limit})`,
     );
     // Serialise the stub's answers now, so no measured run pays for the stub building them.
     await stub.prime(stream, READABLE_DEFAULTS.maxRecordsPerCall);
