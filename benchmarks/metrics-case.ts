@@ -33,7 +33,7 @@ import { METRICS, instrument } from '../lib/metrics/otel.js';
 import { createKinesisReadable } from '../lib/readable/kinesis-readable.js';
 import { createKinesisWritable } from '../lib/writable/kinesis-writable.js';
 import { buildPayloads, runCase } from './bench-case.js';
-import { cpuPerRecordRuns, median, runJsonProcess, startStub } from './measure.js';
+import { cpuPerRecordRuns, CREDENTIALS, median, REGION, runJsonProcess, startStub } from './measure.js';
 import { runReadCase } from './read-case.js';
 import { writeResultsSection } from './results-section.js';
 
@@ -151,7 +151,7 @@ function inMemoryClient(pages: number): KinesisClient {
       }
     },
   };
-  return new KinesisClient({ region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 1, requestHandler: handler as never });
+  return new KinesisClient({ region: REGION, credentials: CREDENTIALS, maxAttempts: 1, requestHandler: handler as never });
 }
 
 export async function inProcessWriter(count: number): Promise<void> {
