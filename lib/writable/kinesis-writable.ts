@@ -14,10 +14,10 @@ import { WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { publishRetry } from '../metrics/channels.js';
 import { RetryPolicy, classifyError, errorCode, isRetriableEntryCode, isThrottlingCode, type RetryEvent } from '../retry.js';
-import { Aggregator } from './aggregator.js';
-import { RecordQueue, type BatchLimits } from './batcher.js';
+import type { BatchLimits } from './batcher.js';
+import { createLane, logSaturation, stopTimers, type Lane } from './lane.js';
 import { putRecords, type PutOutcome } from './put-records.js';
-import { ShardRateLimiter, type SaturatedShard, type ShardRates } from './rate-limiter.js';
+import type { SaturatedShard, ShardRateLimiter, ShardRates } from './rate-limiter.js';
 import { planShard } from './placement.js';
 import { ShardMap } from './shard-map.js';
 import { toPendingRecord, type PendingRecord, type RecordRules } from './record.js';
@@ -47,40 +47,6 @@ export interface WritableStats {
   throttled: number;
   /** With rate limiting: shards whose records wait for tokens now, with their hot partition keys. */
   saturatedShards: SaturatedShard[];
-}
-
-interface Lane<T> {
-  readonly streamName: string;
-  /** Pending records: one FIFO, or one per shard behind token buckets with rate limiting. */
-  readonly queue: RecordQueue<PendingRecord<T>> | ShardRateLimiter<PendingRecord<T>>;
-  readonly limiter: ShardRateLimiter<PendingRecord<T>> | undefined;
-  /** Rate limiting: every waiting shard is out of tokens until this fires. */
-  rateTimer: NodeJS.Timeout | undefined;
-  /** When saturated shards were last logged. */
-  loggedSaturationAt: number;
-  /** Keys with a record in flight (preserveOrder only). */
-  readonly inFlightKeys: Set<string> | undefined;
-  inFlight: number;
-  lingerTimer: NodeJS.Timeout | undefined;
-  /** The oldest queued record has waited lingerMs: partial batches may go. */
-  lingerExpired: boolean;
-  backoffTimer: NodeJS.Timeout | undefined;
-  backoffUntil: number;
-  /**
-   * preserveOrder: the last scan found every queued key in flight. Scanning again before
-   * a request completes would find the same, so writes do not rescan the queue.
-   */
-  blocked: boolean;
-  /** With aggregation or rate limiting: the packer, the shard map they need, and records waiting for the map. */
-  aggregator: Aggregator<T> | undefined;
-  shardMap: ShardMap | undefined;
-  loadingMap: boolean;
-  mapRetryTimer: NodeJS.Timeout | undefined;
-  unmapped: PendingRecord<T>[];
-  /** Aggregates stored on another shard than planned, waiting for a fresh map to be checked. */
-  misplaced: PendingRecord<T>[];
-  /** Shard maps in a row that were wrong: the next load waits a backoff. */
-  misplacedStreak: number;
 }
 
 interface AckWaiter {
@@ -124,6 +90,11 @@ export class KinesisWritable<T = unknown> extends Writable {
   /** Unacknowledged records with an id up to the first waiter's target. */
   private firstWaiterPending = 0;
   private heldCallback: WriteCallback | undefined;
+  /** Items in the held write (one for _write, the chunk array's length for _writev). */
+  private heldCount = 0;
+  /** Lanes that took records since the last pump: one, or any number (`acceptedIntoMany`). */
+  private acceptedInto: Lane<T> | undefined;
+  private acceptedIntoMany = false;
   private inFlightRequests = 0;
   private readonly counters = { recordsWritten: 0, bytesWritten: 0, requests: 0, retries: 0, failed: 0, throttled: 0 };
 
@@ -131,7 +102,10 @@ export class KinesisWritable<T = unknown> extends Writable {
     const resolved = resolveOptions(options);
     // Every check before super(): a stream that fails to construct must not start anything.
     const { client, owned } = resolveClient(options);
-    super({ objectMode: true, signal: options.signal });
+    // While write() waits for room, Writable's own buffer holds the next items: about a
+    // batch of them, so each release hands them over in one _writev call instead of one
+    // _write each (and at most maxBufferedRecords, so small buffers stay small).
+    super({ objectMode: true, signal: options.signal, highWaterMark: Math.min(resolved.maxBatchRecords, resolved.maxBufferedRecords) });
     this.client = client;
     this.ownsClient = owned;
     this.rules = resolved.rules;
@@ -154,7 +128,7 @@ export class KinesisWritable<T = unknown> extends Writable {
   flush(): Promise<void> {
     if (this.destroyed) return Promise.reject(this.stopReason());
     // Items still in Writable's own buffer were written before this call too.
-    const notYetAccepted = this.writableLength - (this.heldCallback !== undefined ? 1 : 0);
+    const notYetAccepted = this.writableLength - this.heldCount;
     return this.whenAcknowledged(this.nextId - 1 + Math.max(0, notYetAccepted));
   }
 
@@ -166,25 +140,71 @@ export class KinesisWritable<T = unknown> extends Writable {
   }
 
   override _write(item: T, _encoding: BufferEncoding, callback: WriteCallback): void {
+    const error = this.accept(item);
+    if (error !== undefined) this.rejectAfterAccepted(error, callback);
+    else this.accepted(1, callback);
+  }
+
+  /** Items Writable buffered (while write() waited, or corked): accepted, pumped and called back as one. */
+  override _writev(chunks: Array<{ chunk: T }>, callback: WriteCallback): void {
+    for (let i = 0; i < chunks.length; i++) {
+      const error = this.accept(chunks[i].chunk);
+      if (error !== undefined) {
+        this.pumpAccepted();
+        this.rejectAfterAccepted(error, callback);
+        return;
+      }
+    }
+    this.accepted(chunks.length, callback);
+  }
+
+  /** Queues one item as a record (nothing is sent yet: see pumpAccepted); the ValidationError when it cannot be one. */
+  private accept(item: T): Error | undefined {
     let record: PendingRecord<T>;
     try {
       record = toPendingRecord(item, this.nextId, this.rules);
     } catch (error) {
-      // Deliver everything accepted before the bad item, then fail with its error.
-      this.whenAcknowledged(this.nextId - 1).then(
-        () => callback(error as Error),
-        (stopError: Error) => callback(stopError),
-      );
-      return;
+      return error as Error;
     }
     this.nextId++;
     this.buffered++;
     if (this.waiters.length > 0 && record.id <= this.waiters[0].target) this.firstWaiterPending++;
     const lane = this.laneFor(record.streamName);
     this.enqueue(lane, record);
-    this.pump(lane);
-    if (this.buffered < this.maxBufferedRecords) callback();
-    else this.heldCallback = callback;
+    if (this.acceptedInto === undefined) this.acceptedInto = lane;
+    else if (this.acceptedInto !== lane) this.acceptedIntoMany = true;
+    return undefined;
+  }
+
+  /** Sends what the lanes that took records may send now: once per write call, not per record. */
+  private pumpAccepted(): void {
+    const lane = this.acceptedInto;
+    this.acceptedInto = undefined;
+    if (this.acceptedIntoMany) {
+      this.acceptedIntoMany = false;
+      for (const each of this.lanes.values()) this.pump(each);
+    } else if (lane !== undefined) {
+      this.pump(lane);
+    }
+  }
+
+  /** After a write call's `count` items were queued: pump, then call back, or hold the callback while the buffer is full. */
+  private accepted(count: number, callback: WriteCallback): void {
+    this.pumpAccepted();
+    if (this.buffered < this.maxBufferedRecords) {
+      callback();
+    } else {
+      this.heldCallback = callback;
+      this.heldCount = count;
+    }
+  }
+
+  /** Delivers everything accepted before a bad item, then fails the write with its error. */
+  private rejectAfterAccepted(error: Error, callback: WriteCallback): void {
+    this.whenAcknowledged(this.nextId - 1).then(
+      () => callback(error),
+      (stopError: Error) => callback(stopError),
+    );
   }
 
   override _final(callback: WriteCallback): void {
@@ -193,22 +213,14 @@ export class KinesisWritable<T = unknown> extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.abortController.abort();
-    for (const lane of this.lanes.values()) {
-      clearTimeout(lane.lingerTimer);
-      clearTimeout(lane.backoffTimer);
-      clearTimeout(lane.mapRetryTimer);
-      clearTimeout(lane.rateTimer);
-      lane.lingerTimer = undefined;
-      lane.backoffTimer = undefined;
-      lane.mapRetryTimer = undefined;
-      lane.rateTimer = undefined;
-    }
+    for (const lane of this.lanes.values()) stopTimers(lane);
     const reason = error ?? new AbortError('the writer was destroyed');
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.reject(reason);
     const held = this.heldCallback;
     this.heldCallback = undefined;
+    this.heldCount = 0;
     held?.(reason);
     if (this.ownsClient) this.client.destroy();
     log('destroyed (%s), %d record(s) unacknowledged', error ? describeError(error) : 'no error', this.buffered);
@@ -222,29 +234,7 @@ export class KinesisWritable<T = unknown> extends Writable {
   private laneFor(streamName: string): Lane<T> {
     let lane = this.lanes.get(streamName);
     if (lane === undefined) {
-      const limiter = this.rates === undefined ? undefined : new ShardRateLimiter<PendingRecord<T>>(streamName, this.rates);
-      lane = {
-        streamName,
-        queue: limiter ?? new RecordQueue(),
-        limiter,
-        rateTimer: undefined,
-        loggedSaturationAt: 0,
-        inFlightKeys: this.preserveOrder ? new Set() : undefined,
-        inFlight: 0,
-        lingerTimer: undefined,
-        lingerExpired: false,
-        backoffTimer: undefined,
-        backoffUntil: 0,
-        blocked: false,
-        aggregator:
-          this.aggregateMaxBytes === undefined ? undefined : new Aggregator<T>(streamName, this.aggregateMaxBytes, this.preserveOrder),
-        shardMap: undefined,
-        loadingMap: false,
-        mapRetryTimer: undefined,
-        unmapped: [],
-        misplaced: [],
-        misplacedStreak: 0,
-      };
+      lane = createLane<T>(streamName, this.rates, this.preserveOrder, this.aggregateMaxBytes);
       this.lanes.set(streamName, lane);
     }
     return lane;
@@ -315,13 +305,7 @@ export class KinesisWritable<T = unknown> extends Writable {
       lane.rateTimer = undefined;
       this.pump(lane);
     }, Math.max(waitMs, WRITABLE_DEFAULTS.rateLimitMinWaitMs));
-    if (log.enabled && Date.now() - lane.loggedSaturationAt >= 1000) {
-      lane.loggedSaturationAt = Date.now();
-      for (const shard of limiter.saturated()) {
-        const hot = shard.hotKeys.map((k) => `${JSON.stringify(k.partitionKey.slice(0, 64))} ${(k.share * 100).toFixed(0)}%`).join(', ');
-        log('%s/%s saturated: %d record(s) wait for its write rate; hot partition keys: %s', shard.streamName, shard.shardId, shard.queued, hot || 'none');
-      }
-    }
+    logSaturation(lane, limiter, log);
     return true;
   }
 
@@ -579,9 +563,12 @@ export class KinesisWritable<T = unknown> extends Writable {
   private afterProgress(lane: Lane<T>): void {
     this.pump(lane);
     this.resolveWaiters();
-    if (this.heldCallback !== undefined && this.buffered < this.maxBufferedRecords) {
+    // Writable hands everything it buffered behind the held write to one _writev: release
+    // only when all of it fits, so accepted records never exceed maxBufferedRecords.
+    if (this.heldCallback !== undefined && this.buffered + Math.max(1, this.writableLength - this.heldCount) <= this.maxBufferedRecords) {
       const callback = this.heldCallback;
       this.heldCallback = undefined;
+      this.heldCount = 0;
       callback();
     }
   }

@@ -93,6 +93,8 @@ export class ShardRateLimiter<R extends LimitedRecord> {
   /** Open shards of the current map, for records without a partition key. */
   private openShards: ReadonlyArray<{ readonly shardId: string; readonly startingHashKey: string }> = [];
   private keylessCursor = 0;
+  /** Shards saturated now: while none is, isSaturated() needs no lookup. */
+  private saturatedCount = 0;
 
   constructor(
     private readonly streamName: string,
@@ -138,7 +140,7 @@ export class ShardRateLimiter<R extends LimitedRecord> {
 
   /** True while records for `shardId` wait for its tokens. */
   isSaturated(shardId: string): boolean {
-    return this.shards.get(shardId)?.saturatedSince !== undefined;
+    return this.saturatedCount > 0 && this.shards.get(shardId)?.saturatedSince !== undefined;
   }
 
   /** True when the waiting records fill at least one batch. */
@@ -305,11 +307,14 @@ export class ShardRateLimiter<R extends LimitedRecord> {
   private saturate(shard: ShardState<R>, now: number): void {
     if (shard.saturatedSince !== undefined) return;
     shard.saturatedSince = now;
+    this.saturatedCount++;
     // What waits now is what made it saturated: count its keys too.
     shard.queue.forEach((record) => this.countKeys(shard, record));
   }
 
   private clearSaturation(shard: ShardState<R>): void {
+    if (shard.saturatedSince === undefined) return;
+    this.saturatedCount--;
     shard.saturatedSince = undefined;
     shard.hot.clear();
   }

@@ -203,6 +203,87 @@ describe('createKinesisWritable', () => {
     });
   });
 
+  describe('chunk arrays (_writev)', () => {
+    it('takes corked writes as one chunk array: one request, in order, each write called back', async () => {
+      const fake = new FakeKinesis();
+      const w = writer<string>(fake, { lingerMs: 1000 });
+      const writev = sinon.spy(w, '_writev');
+      const called: number[] = [];
+      w.cork();
+      for (let i = 0; i < 10; i++) w.write(`r${i}`, () => called.push(i));
+      w.uncork();
+      await w.flush();
+      assert.equal(writev.callCount, 1);
+      assert.equal(writev.firstCall.args[0].length, 10);
+      assert.deepEqual(fake.putCalls.map((c) => c.Records?.length), [10]);
+      assert.deepEqual(datas(fake), Array.from({ length: 10 }, (_, i) => `r${i}`));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(called, Array.from({ length: 10 }, (_, i) => i));
+      w.end();
+      await once(w, 'finish');
+    });
+
+    it('hands what waited behind a full buffer over as chunk arrays, never holding more than maxBufferedRecords, through partial failures, per-key order kept', async () => {
+      const fake = new FakeKinesis();
+      const random = prng(5);
+      fake.failEntry = () => (random() < 0.2 ? 'ProvisionedThroughputExceededException' : undefined);
+      const items = Array.from({ length: 3000 }, (_, i) => ({ data: `${i % 7}:${i}`, partitionKey: `key-${i % 7}` }));
+      const w = writer(fake, { maxBufferedRecords: 200, maxBatchRecords: 50, preserveOrder: true, retry: { ...fastRetry, maxAttempts: 50 } });
+      const writev = sinon.spy(w, '_writev');
+      let maxBuffered = 0;
+      fake.beforeAnswer = async () => {
+        maxBuffered = Math.max(maxBuffered, w.stats().buffered);
+      };
+      await pipeline(Readable.from(items), w);
+      assert.equal(w.writableHighWaterMark, 50, 'Writable buffers about one batch while write() waits');
+      assert.ok(writev.callCount > 0, 'chunk arrays were used');
+      assert.ok(maxBuffered <= 200, `buffered ${maxBuffered}`);
+      assert.equal(fake.stored.length, 3000);
+      assert.equal(w.stats().recordsWritten, 3000);
+      const lastByKey = new Map<string, number>();
+      for (const record of fake.stored) {
+        const n = Number(record.data.toString().split(':')[1]);
+        assert.ok(n > (lastByKey.get(record.partitionKey) ?? -1), `${record.partitionKey}: ${n} out of order`);
+        lastByKey.set(record.partitionKey, n);
+      }
+    });
+
+    it('a bad item inside a chunk array: the items before it are delivered, the stream errors with its ValidationError', async () => {
+      const fake = new FakeKinesis();
+      const w = writer<unknown>(fake, { lingerMs: 1000 });
+      const failed = once(w, 'error');
+      w.cork();
+      w.write('a');
+      w.write('b');
+      w.write(undefined as unknown as string);
+      w.write('c');
+      w.uncork();
+      const [error] = (await failed) as [Error];
+      assert.ok(error instanceof ValidationError);
+      assert.equal(error.field, 'item');
+      assert.deepEqual(datas(fake), ['a', 'b']);
+    });
+
+    it('flush() counts items still waiting behind a held chunk array', async () => {
+      const fake = new FakeKinesis();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      fake.beforeAnswer = () => gate;
+      const w = writer<string>(fake, { maxBufferedRecords: 4, lingerMs: 0 });
+      for (const item of ['a', 'b', 'c', 'd']) w.write(item); // d fills the buffer: held
+      w.cork();
+      for (const item of ['e', 'f', 'g']) w.write(item);
+      w.uncork();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(w.stats().buffered, 4);
+      const flushing = w.flush();
+      release();
+      await flushing;
+      assert.deepEqual(datas(fake).sort(), ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+      w.destroy();
+    });
+  });
+
   describe('partial failures', () => {
     it('retries only the failed entries, ahead of newer records, and emits retry', async () => {
       const fake = new FakeKinesis();
