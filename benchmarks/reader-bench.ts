@@ -412,7 +412,7 @@ export function readerMarkdown(b: ReaderBench, cfg: BenchConfig): string[] {
     `  with default options (maxRecordsPerCall ${d.maxRecordsPerCall}, highWaterMark ${d.highWaterMark}, pollIntervalMs ${d.pollIntervalMs}, readShare ${d.readShare}),`,
     "  consumed with a 'data' listener that reads each record's `data.length`, destroyed after the stream's last record.",
     "- Both must read exactly the stream's records and data bytes, or the benchmark fails. Client CPU, peak RSS and",
-    `  ${cfg.reps} repetitions (alternating raw/reader, one run) as for the writer; "GetRecords" counts the calls the stub answered`,
+    `  ${cfg.reps} repetition(s) (alternating raw/reader, one run) as for the writer; "GetRecords" counts the calls the stub answered`,
     '  during the measured run (the reader may make a few empty calls on shards it has finished while it still delivers).',
     '- **Pacing floor.** The reader keeps both per-shard read limits of the service and the raw loop keeps none: calls to a',
     `  shard ≥ ${MIN_CALL_INTERVAL_MS} ms apart (5 GetRecords/s), and ${readMiBps} MiB/s of data + partition keys: a token bucket of one second's bytes,`,
@@ -528,7 +528,8 @@ function stallMarkdown(b: ReaderBench): string[] {
     out.push(
       '',
       `Stalled on aggregates: ${agg.getRecords} GetRecords for ${agg.shards} shards (${fmt.int(agg.maxHeldRecords)} aggregates of ${fmt.int(agg.recordBytes)} B served), ` +
-        `live memory ≤ ${fmt.f1(agg.liveMaxMiB)} MiB against ${mib(agg.allowedBytes)} MiB allowed (${fmt.int(agg.userBoundRecords ?? 0)} user records in the bound).`,
+        `live memory ≤ ${fmt.f1(agg.liveMaxMiB)} MiB against ${mib(agg.allowedBytes)} MiB allowed (${fmt.int(agg.userBoundRecords ?? 0)} user records in the bound) — ` +
+        `**${passFail(agg.violations.length === 0)}**.`,
     );
   }
   return out;

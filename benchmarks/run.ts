@@ -200,7 +200,18 @@ function resultsJson(r: Results): unknown {
     failCheck: w?.failCheck,
     overhead: w?.overhead,
     runs: w?.runs ?? [],
-    reader: r.reader === undefined ? undefined : { summaries: r.reader.summaries, ratios: r.reader.ratios, overhead: r.reader.overhead, stalls: r.reader.stalls, runs: r.reader.runs },
+    reader:
+      r.reader === undefined
+        ? undefined
+        : {
+            passed: r.reader.passed,
+            memoryOk: r.reader.memoryOk,
+            summaries: r.reader.summaries,
+            ratios: r.reader.ratios,
+            overhead: r.reader.overhead,
+            stalls: r.reader.stalls,
+            runs: r.reader.runs,
+          },
     aggregation: { writer: r.aggWrite, reader: r.aggRead },
     peers: r.peers,
     elapsedSeconds: r.elapsedS,

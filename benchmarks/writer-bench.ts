@@ -338,7 +338,7 @@ export function writerMarkdown(b: WriterBench, cfg: BenchConfig): string[] {
     `  endpoint, region, credentials }))\` with default options (maxInFlight ${WRITABLE_DEFAULTS.maxInFlight}, lingerMs ${WRITABLE_DEFAULTS.lingerMs},`,
     `  maxBufferedRecords ${WRITABLE_DEFAULTS.maxBufferedRecords}, rateLimit on).`,
     '- Client CPU = `process.cpuUsage()` user + system over the measured run, per record. Peak RSS = highest',
-    `  \`process.memoryUsage.rss()\` sampled every 50 ms. ${cfg.reps} repetitions alternate raw/writer in one run; cells are`,
+    `  \`process.memoryUsage.rss()\` sampled every 50 ms. ${cfg.reps} repetition(s) alternate raw/writer in one run; cells are`,
     '  median (min–max). After every run the stub must have received exactly the records and bytes sent, or the benchmark fails.',
     `- Stub CPU per record (median; not part of the client figures): ${stubCpu} µs.`,
     '',
