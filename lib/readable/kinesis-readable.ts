@@ -286,6 +286,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
     this.flowWaiters = [];
     for (const shard of this.shards.values()) {
       shard.abort.abort();
+      if (shard.batch !== undefined) this.countBatch(shard, shard.batch);
       shard.batchAborted?.(reason);
       if (shard.phase === 'reading') publishShardStop(shard.streamName, shard.shardId, this.consumerGroup, 'closed');
     }
@@ -513,6 +514,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
           shard.abort.abort();
           // Records fetched but not yet pushed are left to the new holder.
           this.ready = this.ready.filter((s) => s !== shard);
+          if (shard.batch !== undefined) this.countBatch(shard, shard.batch);
           shard.batchAborted?.(new LeaseLostError([shardId]));
           shard.batch = undefined;
           shard.batchPushed = undefined;
@@ -624,6 +626,19 @@ export class KinesisReadable<T = Buffer> extends Readable {
   }
 
   /**
+   * Counts what `batch` has handed to the consumer's queue since it was last counted: when
+   * it is finished, and when its shard stops before that (destroy, lease lost).
+   */
+  private countBatch(shard: ShardState<T>, batch: RecordBatch<T>): void {
+    const { records, bytes, dropped, corrupt } = batch.takeCounts();
+    this.bytesRead += bytes;
+    this.subRecordsDropped += dropped;
+    this.corruptAggregates += corrupt;
+    // Counted as pulled from Kinesis (the semantic conventions' consumed messages), as handed to the consumer's queue.
+    if (records > 0) publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, records, bytes);
+  }
+
+  /**
    * Pushes one record and notes which shard it came from, so that checkpoints know what
    * the consumer has read out. A record handed straight to a 'data' listener (flowing,
    * nothing buffered) is consumed at once: it is marked so before the push (a checkpoint()
@@ -649,11 +664,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   /** The shard at `turn` has pushed all of `batch`: count it, and let its reader fetch again. */
   private finishBatch(shard: ShardState<T>, batch: RecordBatch<T>): void {
-    this.bytesRead += batch.bytes;
-    this.subRecordsDropped += batch.dropped;
-    this.corruptAggregates += batch.corrupt;
-    // Counted as pulled from Kinesis (the semantic conventions' consumed messages), once handed to the consumer's queue.
-    publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, batch.records, batch.bytes);
+    this.countBatch(shard, batch);
     this.ready.splice(this.turn, 1);
     const done = shard.batchPushed;
     shard.batch = undefined;

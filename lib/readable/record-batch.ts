@@ -79,6 +79,15 @@ export class RecordBatch<T> {
     this.passThrough = shard.decode === (BUFFER_DECODER as unknown as Decoder<T>);
   }
 
+  /** Counts since the last call (records, bytes, dropped, corrupt), so each is reported once. */
+  takeCounts(): { records: number; bytes: number; dropped: number; corrupt: number } {
+    const counts = { records: this.records - this.taken.records, bytes: this.bytes - this.taken.bytes, dropped: this.dropped - this.taken.dropped, corrupt: this.corrupt - this.taken.corrupt };
+    this.taken = { records: this.records, bytes: this.bytes, dropped: this.dropped, corrupt: this.corrupt };
+    return counts;
+  }
+
+  private taken = { records: 0, bytes: 0, dropped: 0, corrupt: 0 };
+
   /**
    * True when next() has nothing more to give. May stay false while what is left is only
    * sub-records to drop or a checkpointed record: next() then returns undefined.

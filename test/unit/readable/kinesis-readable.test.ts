@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import sinon from 'sinon';
 import {
@@ -15,6 +16,7 @@ import {
   type ShardStartEvent,
 } from '../../../lib/index.js';
 import { FakeKinesis, serviceError } from '../../helpers/fake-kinesis.js';
+import { CHANNELS } from '../../../lib/metrics/channels.js';
 import { aggregate } from '../../../lib/aggregation/aggregate.js';
 import { hashKeyOf, hashKeyToDecimal } from '../../../lib/aggregation/hash-key.js';
 import { drive } from '../../helpers/fake-time.js';
@@ -234,6 +236,31 @@ describe('createKinesisReadable', () => {
       });
       assert.deepEqual(await drive(clock, stored), { sequenceNumber: sequenceNumbers[2] });
       r.destroy();
+    });
+
+    it('records:read counts, and stats() bytes, include the part of an answer handed over before destroy()', async () => {
+      const fake = new FakeKinesis();
+      fake.addStream('events', 1);
+      fill(fake, S0, 10);
+      const counted: number[] = [];
+      const onRead = (message: unknown): void => {
+        counted.push((message as { records: number }).records);
+      };
+      diagnosticsChannel.subscribe(CHANNELS.recordsRead, onRead);
+      try {
+        const r = reader(fake);
+        let seen = 0;
+        const closed = once(r, 'close');
+        r.on('data', () => {
+          if (++seen === 4) r.destroy();
+        });
+        await drive(clock, closed);
+        assert.equal(seen, 4);
+        assert.deepEqual(counted, [4]);
+        assert.equal(r.stats().bytesRead, 4 * '0:0'.length);
+      } finally {
+        diagnosticsChannel.unsubscribe(CHANNELS.recordsRead, onRead);
+      }
     });
 
     it('checkpoint(record) stores that record; the last record of a finished shard becomes SHARD_END', async () => {
