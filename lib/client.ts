@@ -11,6 +11,7 @@ import { CLIENT_DEFAULTS } from './limits.js';
 import { logger } from './log.js';
 import { instrumentClient } from './metrics/client-middleware.js';
 import { nonEmptyString } from './options.js';
+import { useFastWire } from './wire/fast-json.js';
 
 const log = logger('client');
 
@@ -26,6 +27,14 @@ export interface ClientOptions {
   credentials?: KinesisClientConfig['credentials'];
   /** Timeout of one HTTP request in ms (clients created here only). Default 30000. */
   requestTimeoutMs?: number;
+  /**
+   * How PutRecords bodies are written and PutRecords/GetRecords answers read, for clients
+   * created here only (a `client` you pass is used as given). `'fast'` (default): the
+   * SDK's client and protocol with those two bodies done directly (lib/wire), the same
+   * requests and the same output objects at a fraction of the CPU (benchmarks/RESULTS.md,
+   * "The wire"). `'sdk'`: the SDK's generic serializer and deserializer for everything.
+   */
+  wire?: 'fast' | 'sdk';
 }
 
 /** What the streams need to know about their client. */
@@ -56,6 +65,8 @@ export function createKinesisClient(options: Omit<ClientOptions, 'client'> = {})
     maxAttempts: 1,
   };
   if (options.region !== undefined) config.region = nonEmptyString(options.region, 'region');
+  const wire = options.wire ?? 'fast';
+  if (wire !== 'fast' && wire !== 'sdk') throw new ValidationError('wire', `must be 'fast' or 'sdk', got ${JSON.stringify(wire)}`);
   if (options.credentials !== undefined) config.credentials = options.credentials;
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_KINESIS ?? process.env.AWS_ENDPOINT_URL;
   const requestTimeout = options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs;
@@ -91,8 +102,10 @@ export function createKinesisClient(options: Omit<ClientOptions, 'client'> = {})
   if (plainHttp && config.region === undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined) {
     config.region = 'us-east-1';
   }
-  log('client for %s (http/1.1: %s)', endpoint ?? 'AWS', plainHttp);
-  return instrumentClient(new KinesisClient(config), 'kinesis');
+  log('client for %s (http/1.1: %s, wire: %s)', endpoint ?? 'AWS', plainHttp, wire);
+  const client = new KinesisClient(config);
+  if (wire === 'fast' && !useFastWire(client)) log('fast wire unavailable for this SDK version; using the SDK serde');
+  return instrumentClient(client, 'kinesis');
 }
 
 function hasEnvCredentials(): boolean {
