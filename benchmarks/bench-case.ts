@@ -156,7 +156,7 @@ async function runOnce(
 ): Promise<RunOutcome> {
   if (mode === 'writer' || mode === 'agg-writer' || mode === 'agg-writer-keys') return runWriter(endpoint, payloads, count, overrides, rate);
   if (rate !== undefined) throw new Error('--rate is for the writer only');
-  const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS });
+  const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS, wire: 'sdk' });
   try {
     return await runRaw(client, payloads, count, maxInFlight);
   } finally {

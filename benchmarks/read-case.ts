@@ -202,7 +202,7 @@ export async function runReadCase(options: {
   if (options.highWaterMark !== undefined) overrides.highWaterMark = options.highWaterMark;
   const once = async (records: number | undefined): Promise<ReadOutcome> => {
     if (mode === 'reader') return readerRead(endpoint, stream, records ?? count, consume, overrides);
-    const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS });
+    const client = createKinesisClient({ endpoint, region: REGION, credentials: CREDENTIALS, wire: 'sdk' });
     try {
       return await rawRead(client, stream, records === undefined ? Number.POSITIVE_INFINITY : Math.ceil(records / shape.shards));
     } finally {

@@ -4,8 +4,9 @@
  * raw GetRecords loop, all talking to a stub Kinesis server in its own process; then the
  * reader's memory bound with stalled and slow consumers, KPL aggregation on both sides, and
  * peer libraries. Writes benchmarks/RESULTS.md, benchmarks/results.json and
- * benchmarks/chart.svg (benchmarks/chart.ts), then (with extras) the metrics-overhead and
- * per-shard-limits sections of RESULTS.md (benchmarks/metrics-case.ts, limits-case.ts).
+ * benchmarks/chart.svg (benchmarks/chart.ts), then (with extras) the metrics-overhead,
+ * per-shard-limits and wire sections of RESULTS.md (benchmarks/metrics-case.ts,
+ * limits-case.ts, wire-case.ts).
  *
  * This file only orchestrates; each concept owns its measurement loop, checks and tables:
  * - benchmarks/writer-bench.ts: writer vs raw (main table, targets), option sweeps, paced
@@ -35,6 +36,7 @@ import { READABLE_DEFAULTS, WRITABLE_DEFAULTS } from '../lib/limits.js';
 import { aggReadBench, aggregationConsole, aggregationMarkdown, aggregationSettings, aggWriteBench, type AggReadBench, type AggWriteBench } from './aggregation-bench.js';
 import { renderChart, type ChartBar } from './chart.js';
 import { limitsBench, limitsMarkdown, LIMITS_HEADING } from './limits-case.js';
+import { wireBench, wireMarkdown, WIRE_HEADING } from './wire-case.js';
 import { log, startStub, type BenchConfig, type Spread, type Stub } from './measure.js';
 import { metricsOverhead, overheadMarkdown, writeOverheadSection } from './metrics-case.js';
 import { ensureBenchDependencies, peerBench, peerMarkdown, peerSettings, peerTable, type PeerBench } from './peer-bench.js';
@@ -125,6 +127,8 @@ async function main(): Promise<void> {
     await writeOverheadSection(overheadMarkdown(await metricsOverhead({ reps: metricsReps, quick, log }), metricsReps));
     // The writer and reader at the per-shard limits (benchmarks/limits-case.ts: kinesalite behind the limits proxy).
     await writeResultsSection(LIMITS_HEADING, limitsMarkdown(await limitsBench({ log })));
+    // The SDK client's cost per record by stage, and the wire variants tried (benchmarks/wire-case.ts: its own stub).
+    await writeResultsSection(WIRE_HEADING, wireMarkdown(await wireBench({ reps: quick ? 2 : 5, log })));
   }
 }
 

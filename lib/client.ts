@@ -65,7 +65,7 @@ export function createKinesisClient(options: Omit<ClientOptions, 'client'> = {})
     maxAttempts: 1,
   };
   if (options.region !== undefined) config.region = nonEmptyString(options.region, 'region');
-  const wire = options.wire ?? 'fast';
+  const wire = options.wire ?? CLIENT_DEFAULTS.wire;
   if (wire !== 'fast' && wire !== 'sdk') throw new ValidationError('wire', `must be 'fast' or 'sdk', got ${JSON.stringify(wire)}`);
   if (options.credentials !== undefined) config.credentials = options.credentials;
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_KINESIS ?? process.env.AWS_ENDPOINT_URL;

@@ -128,4 +128,6 @@ export const LEASE_DEFAULTS = {
 export const CLIENT_DEFAULTS = {
   requestTimeoutMs: 30000,
   connectionTimeoutMs: 5000,
+  /** PutRecords bodies and PutRecords/GetRecords answers by lib/wire (the SDK's serde for everything else). */
+  wire: 'fast',
 } as const;
