@@ -93,8 +93,6 @@ export class ShardRateLimiter<R extends LimitedRecord> {
   /** Open shards of the current map, for records without a partition key. */
   private openShards: ReadonlyArray<{ readonly shardId: string; readonly startingHashKey: string }> = [];
   private keylessCursor = 0;
-  /** Shards saturated now: while none is, isSaturated() needs no lookup. */
-  private saturatedCount = 0;
 
   constructor(
     private readonly streamName: string,
@@ -136,11 +134,6 @@ export class ShardRateLimiter<R extends LimitedRecord> {
     let best = open[0];
     for (const shard of open) if ((this.shards.get(shard.shardId)?.queue.length ?? 0) < (this.shards.get(best.shardId)?.queue.length ?? 0)) best = shard;
     return best;
-  }
-
-  /** True while records for `shardId` wait for its tokens. */
-  isSaturated(shardId: string): boolean {
-    return this.saturatedCount > 0 && this.shards.get(shardId)?.saturatedSince !== undefined;
   }
 
   /** True when the waiting records fill at least one batch. */
@@ -307,14 +300,12 @@ export class ShardRateLimiter<R extends LimitedRecord> {
   private saturate(shard: ShardState<R>, now: number): void {
     if (shard.saturatedSince !== undefined) return;
     shard.saturatedSince = now;
-    this.saturatedCount++;
     // What waits now is what made it saturated: count its keys too.
     shard.queue.forEach((record) => this.countKeys(shard, record));
   }
 
   private clearSaturation(shard: ShardState<R>): void {
-    if (shard.saturatedSince === undefined) return;
-    this.saturatedCount--;
+    if (shard.saturatedSince === undefined) return; // nothing counted: skip the clear
     shard.saturatedSince = undefined;
     shard.hot.clear();
   }
