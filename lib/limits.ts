@@ -60,6 +60,8 @@ export const WRITABLE_DEFAULTS = {
   maxBufferedRecordsAggregated: 100000,
   /** Partition keys whose shard the aggregator and the rate limiter remember per shard map (keys repeat: user ids, devices). */
   shardCacheSize: 10000,
+  /** Random keys hashed, at most, to find one that lands on a given shard (a shard of 1/512 of the key space takes ~512). */
+  shardKeySearchTries: 16384,
   /**
    * Per-shard rate limiter (the KPL's RateLimit): share of the shard's write limits left
    * unused, for other producers of the same stream. 0 uses the whole limit.

@@ -6,6 +6,7 @@
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput } from '@aws-sdk/client-kinesis';
 import { decimalToHashKey, decimalToHex, hashKeyHex, type HashKeyRange } from '../aggregation/hash-key.js';
 import { WRITABLE_DEFAULTS } from '../limits.js';
+import { randomPartitionKey } from './partition-key.js';
 
 interface MappedShard extends HashKeyRange {
   shardId: string;
@@ -29,6 +30,8 @@ export class ShardMap {
    */
   private readonly byKey = new Map<string, string | undefined>();
   private readonly byExplicitHashKey = new Map<string, string | undefined>();
+  /** Per open shard, a partition key that lands on it ('' when none was found): see keyFor. */
+  private readonly keysByShard = new Map<string, string>();
 
   constructor(shards: Array<{ shardId: string; start: string; end: string; open: boolean }>) {
     const mapped = shards.map((s): MappedShard => {
@@ -91,6 +94,26 @@ export class ShardMap {
       cache.set(key, shardId);
     }
     return shardId;
+  }
+
+  /**
+   * A partition key that lands on `shardId` by its own MD5, for records written without a
+   * key: found once by hashing random keys (every key tried is kept for whichever shard it
+   * lands on), then reused. Undefined for a shard too narrow to hit within
+   * shardKeySearchTries (the caller places by an explicit hash key instead).
+   */
+  keyFor(shardId: string): string | undefined {
+    const known = this.keysByShard.get(shardId);
+    if (known !== undefined) return known === '' ? undefined : known;
+    for (let i = 0; i < WRITABLE_DEFAULTS.shardKeySearchTries; i++) {
+      const candidate = randomPartitionKey();
+      const landsOn = this.shardForHex(hashKeyHex(candidate));
+      if (landsOn === undefined || this.keysByShard.has(landsOn)) continue;
+      this.keysByShard.set(landsOn, candidate);
+      if (landsOn === shardId) return candidate;
+    }
+    this.keysByShard.set(shardId, '');
+    return undefined;
   }
 
   /** The open shards, by ascending hash key range. */
