@@ -170,6 +170,9 @@ function renderMarkdown(r: Results): string {
     '',
     ...verdicts(r).map((line) => `- ${line}`),
     '',
+    'Targets are never loosened here. The profiles that explain each FAIL, and measurements of single changes, are in',
+    '[PROFILES.md](PROFILES.md).',
+    '',
   ];
   if (r.writer !== undefined) out.push(...writerMarkdown(r.writer, cfg), '');
   if (r.reader !== undefined) out.push(...readerMarkdown(r.reader, cfg), '');
