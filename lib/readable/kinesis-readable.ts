@@ -29,6 +29,7 @@ import { decimalToHashKey } from '../aggregation/hash-key.js';
 import { RetryPolicy, classifyError, delay, isRetriableError, type RetryEvent } from '../retry.js';
 import type { Decoder } from './decode.js';
 import { EfoShardReader, deregisterConsumer, ensureConsumer } from './efo-reader.js';
+import { PushLog } from './push-log.js';
 import type { RecordBatch } from './record-batch.js';
 import { ShardReader, type KinesisRecord, type ShardReaderHost } from './shard-reader.js';
 import { ShardTracker, type InitialPosition, type ListedShard, type ShardPhase, type StartPosition } from './shard-tracker.js';
@@ -157,9 +158,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
   private pushing = false;
   private flowWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   /** Shards of pushed records the consumer may not have read yet, in push order. */
-  private pushLog: Array<ShardState<T>> = [];
-  private pushLogRecords: Array<KinesisRecord<T>> = [];
-  private pushLogHead = 0;
+  private readonly pushLog = new PushLog<ShardState<T>, KinesisRecord<T>>();
   private recordsRead = 0;
   private bytesRead = 0;
   private subRecordsDropped = 0;
@@ -268,7 +267,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   override _read(): void {
     this.paused = false;
-    this.trimPushLog();
+    this.pushLog.trim(this.readableLength);
     this.pushRecords();
     if (!this.paused && this.flowWaiters.length > 0) {
       const waiters = this.flowWaiters;
@@ -615,7 +614,7 @@ export class KinesisReadable<T = Buffer> extends Readable {
         this.recordsRead++;
         if (batch.done) this.finishBatch(shard, batch);
         else this.turn++;
-        this.pushAndLog(shard, record);
+        if (!this.pushLog.push(shard, record, this)) this.paused = true;
       }
     } catch (error) {
       // A DecodeError of one record stops the stream, as any other non-retriable failure.
@@ -638,30 +637,6 @@ export class KinesisReadable<T = Buffer> extends Readable {
     if (records > 0) publishRecordsRead(shard.streamName, shard.shardId, this.readOperation, this.consumerGroup, records, bytes);
   }
 
-  /**
-   * Pushes one record and notes which shard it came from, so that checkpoints know what
-   * the consumer has read out. A record handed straight to a 'data' listener (flowing,
-   * nothing buffered) is consumed at once: it is marked so before the push (a checkpoint()
-   * inside the listener includes it) and never enters the log, so it can die young.
-   */
-  private pushAndLog(shard: ShardState<T>, record: KinesisRecord<T>): void {
-    if (this.readableLength === 0) {
-      if (this.pushLogHead < this.pushLog.length) this.trimPushLog();
-      const previous = shard.lastConsumed;
-      shard.lastConsumed = record;
-      if (!this.push(record)) this.paused = true;
-      if (this.readableLength === 0) return;
-      // Buffered after all (no user code ran): log it as unread.
-      shard.lastConsumed = previous;
-      this.pushLog.push(shard);
-      this.pushLogRecords.push(record);
-      return;
-    }
-    this.pushLog.push(shard);
-    this.pushLogRecords.push(record);
-    if (!this.push(record)) this.paused = true;
-  }
-
   /** The shard at `turn` has pushed all of `batch`: count it, and let its reader fetch again. */
   private finishBatch(shard: ShardState<T>, batch: RecordBatch<T>): void {
     this.countBatch(shard, batch);
@@ -675,22 +650,8 @@ export class KinesisReadable<T = Buffer> extends Readable {
 
   // ---- checkpoints ----------------------------------------------------------------
 
-  /** Moves what the consumer has read out of the Readable's buffer into lastConsumed. */
-  private trimPushLog(): void {
-    const unread = this.readableLength;
-    const consumedUpTo = this.pushLog.length - unread;
-    for (; this.pushLogHead < consumedUpTo; this.pushLogHead++) {
-      this.pushLog[this.pushLogHead].lastConsumed = this.pushLogRecords[this.pushLogHead];
-    }
-    if (this.pushLogHead > 1024 && this.pushLogHead * 2 > this.pushLog.length) {
-      this.pushLog = this.pushLog.slice(this.pushLogHead);
-      this.pushLogRecords = this.pushLogRecords.slice(this.pushLogHead);
-      this.pushLogHead = 0;
-    }
-  }
-
   private consumedTargets(): Map<ShardState<T>, Checkpoint> {
-    this.trimPushLog();
+    this.pushLog.trim(this.readableLength);
     const targets = new Map<ShardState<T>, Checkpoint>();
     for (const shard of this.shards.values()) {
       if (shard.lastConsumed === undefined) continue;
