@@ -9,7 +9,6 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Writable } from 'node:stream';
 import { resolveClient } from '../client.js';
 import { AbortError, KinesisStreamsError, PutRecordsError, describeError, type FailedRecord } from '../errors.js';
-import { hashKeyOf, inRange } from '../aggregation/hash-key.js';
 import { WRITABLE_DEFAULTS } from '../limits.js';
 import { logger } from '../log.js';
 import { publishRetry } from '../metrics/channels.js';
@@ -357,12 +356,11 @@ export class KinesisWritable<T = unknown> extends Writable {
     lane.misplaced = [];
     const exhausted: PendingRecord<T>[] = [];
     for (const aggregate of misplaced) {
-      const range = map.rangeOf(aggregate.storedShardId ?? '');
       const stored: PendingRecord<T>[] = [];
       for (const member of aggregate.members ?? []) {
         // Keyless members carry the aggregate's own key, which placed it: always in range.
         const inside =
-          member.keyless || (range !== undefined && inRange(hashKeyOf(member.entry.PartitionKey as string, member.entry.ExplicitHashKey), range));
+          member.keyless || map.holds(aggregate.storedShardId ?? '', member.entry.PartitionKey as string, member.entry.ExplicitHashKey);
         if (inside) {
           stored.push(member);
           continue;

@@ -4,11 +4,11 @@
  * the rate limiter to queue each record behind its shard's tokens.
  */
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput } from '@aws-sdk/client-kinesis';
-import { decimalToHashKey, decimalToHex, hashKeyHex, type HashKeyRange } from '../aggregation/hash-key.js';
+import { decimalToHex, hashKeyHex } from '../aggregation/hash-key.js';
 import { WRITABLE_DEFAULTS } from '../limits.js';
 import { randomPartitionKey } from './partition-key.js';
 
-interface MappedShard extends HashKeyRange {
+interface MappedShard {
   shardId: string;
   /** The range's first hash key, in decimal (an explicit hash key that lands on this shard). */
   startingHashKey: string;
@@ -37,7 +37,7 @@ export class ShardMap {
     const mapped = shards.map((s): MappedShard => {
       const startHex = decimalToHex(s.start);
       const endHex = decimalToHex(s.end);
-      return { shardId: s.shardId, startingHashKey: s.start, start: decimalToHashKey(s.start), end: decimalToHashKey(s.end), startHex, endHex, open: s.open };
+      return { shardId: s.shardId, startingHashKey: s.start, startHex, endHex, open: s.open };
     });
     this.byId = new Map(mapped.map((s) => [s.shardId, s]));
     this.open = mapped.filter((s) => s.open).sort((a, b) => (a.startHex < b.startHex ? -1 : a.startHex > b.startHex ? 1 : 0));
@@ -121,8 +121,11 @@ export class ShardMap {
     return this.open;
   }
 
-  /** The range of a listed shard, open or closed. */
-  rangeOf(shardId: string): HashKeyRange | undefined {
-    return this.byId.get(shardId);
+  /** Whether a record with this partition key (or explicit hash key) lands on the listed shard `shardId`, open or closed. */
+  holds(shardId: string, partitionKey: string, explicitHashKey?: string): boolean {
+    const shard = this.byId.get(shardId);
+    if (shard === undefined) return false;
+    const hex = hashKeyHex(partitionKey, explicitHashKey);
+    return hex >= shard.startHex && hex <= shard.endHex;
   }
 }
