@@ -46,10 +46,11 @@ const NO_DATE = new Date(0);
 
 /**
  * The user records of one answer, handed out one at a time by next(). Counts what it has
- * handed out (records, data bytes) and what it dropped or found corrupt.
+ * handed out (records, data bytes) and what it dropped or found corrupt, since the counts
+ * were last taken.
  */
 export class RecordBatch<T> {
-  /** User records handed out so far, and the bytes of their data. */
+  /** User records handed out since the counts were last taken, and the bytes of their data. */
   records = 0;
   bytes = 0;
   /** Sub-records dropped as outside the shard's hash key range, and aggregates delivered whole as corrupt. */
@@ -79,14 +80,12 @@ export class RecordBatch<T> {
     this.passThrough = shard.decode === (BUFFER_DECODER as unknown as Decoder<T>);
   }
 
-  /** Counts since the last call (records, bytes, dropped, corrupt), so each is reported once. */
+  /** The counts (records, bytes, dropped, corrupt), set back to 0, so each is reported once. */
   takeCounts(): { records: number; bytes: number; dropped: number; corrupt: number } {
-    const counts = { records: this.records - this.taken.records, bytes: this.bytes - this.taken.bytes, dropped: this.dropped - this.taken.dropped, corrupt: this.corrupt - this.taken.corrupt };
-    this.taken = { records: this.records, bytes: this.bytes, dropped: this.dropped, corrupt: this.corrupt };
+    const counts = { records: this.records, bytes: this.bytes, dropped: this.dropped, corrupt: this.corrupt };
+    this.records = this.bytes = this.dropped = this.corrupt = 0;
     return counts;
   }
-
-  private taken = { records: 0, bytes: 0, dropped: 0, corrupt: 0 };
 
   /**
    * True when next() has nothing more to give. May stay false while what is left is only
