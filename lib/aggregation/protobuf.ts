@@ -27,7 +27,7 @@ export function writeVarint(buffer: Uint8Array, offset: number, value: number): 
 /** A cursor over protobuf bytes. Throws on truncated or malformed input. */
 export class ProtobufReader {
   offset: number;
-  /** Start of the content of the last field read by delimited() or delimitedEnd(). */
+  /** Start of the content of the last field read by delimitedEnd(). */
   fieldStart = 0;
 
   constructor(
@@ -64,12 +64,6 @@ export class ProtobufReader {
     throw new Error('varint too long');
   }
 
-  /** Start and end of a length-delimited field's content; moves past it. */
-  delimited(): [number, number] {
-    const end = this.delimitedEnd();
-    return [this.fieldStart, end];
-  }
-
   /** End of a length-delimited field's content (its start in `fieldStart`); moves past it. No allocation. */
   delimitedEnd(): number {
     const length = this.varint();
@@ -91,7 +85,7 @@ export class ProtobufReader {
         this.offset += 8;
         break;
       case 2:
-        this.delimited();
+        this.delimitedEnd();
         return;
       case 5:
         this.offset += 4;
