@@ -149,16 +149,11 @@ export function instrument(options: InstrumentOptions): Instrumentation {
       [ATTRIBUTES.errorType]: m.errorCode,
       ...extra,
     }));
-  const operationDuration = meter.createHistogram(METRICS.operationDuration, {
-    description: 'Duration of each Kinesis request (one HTTP attempt)',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
-  const dbOperationDuration = meter.createHistogram(METRICS.dbOperationDuration, {
-    description: 'Duration of each DynamoDB request of the lease table (one HTTP attempt)',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
+  /** A histogram of durations in seconds, on the buckets of the semantic conventions. */
+  const durationHistogram = (name: string, description: string): ReturnType<MeterLike['createHistogram']> =>
+    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
+  const operationDuration = durationHistogram(METRICS.operationDuration, 'Duration of each Kinesis request (one HTTP attempt)');
+  const dbOperationDuration = durationHistogram(METRICS.dbOperationDuration, 'Duration of each DynamoDB request of the lease table (one HTTP attempt)');
   // Per-shard traffic: a PutRecords answer of a large stream touches hundreds of shards,
   // so it is summed here (one nested-Map lookup per shard) and observed at collection
   // time, not added to synchronous counters shard by shard.
@@ -205,11 +200,7 @@ export function instrument(options: InstrumentOptions): Instrumentation {
   });
   const retries = meter.createCounter(METRICS.retries, { description: 'Failed calls tried again after a backoff', unit: '{retry}' });
   const leaseEvents = meter.createCounter(METRICS.leaseEvents, { description: 'Leases gained, stolen, lost and released by this process', unit: '{lease}' });
-  const checkpointDuration = meter.createHistogram(METRICS.checkpointDuration, {
-    description: 'Duration of each checkpoint write to the store',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
+  const checkpointDuration = durationHistogram(METRICS.checkpointDuration, 'Duration of each checkpoint write to the store');
   const lagGauge = meter.createObservableGauge(METRICS.lag, {
     description: 'How far behind the tip of its shard the last read was (MillisBehindLatest)',
     unit: 'ms',
